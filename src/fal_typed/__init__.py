@@ -1,0 +1,5 @@
+"""fal-typed: typed SDK for fal.ai."""
+
+from pkgutil import extend_path
+
+__path__ = extend_path(__path__, __name__)
