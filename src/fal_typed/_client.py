@@ -1,0 +1,309 @@
+"""The synchronous transport: one pooled ``httpx.Client`` speaking fal's ``fal.run`` API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import (
+    FalConnectionError,
+    InvalidResponseError,
+    MissingCredentialsError,
+    RequestOutcomeUnknownError,
+    api_error,
+    describe_text,
+)
+from ._options import (
+    lifecycle_header,
+    start_timeout_header,
+    validate_endpoint_id,
+    validate_path,
+)
+from ._retry import backoff_delay, should_retry
+from ._types import NOT_GIVEN, NotGiven
+from ._version import __version__
+
+__all__ = ["FalClient", "default_client"]
+
+logger = logging.getLogger("fal_typed")
+
+TimeoutTypes = float | httpx.Timeout | None
+
+
+def _key_from_env() -> str | None:
+    key = os.environ.get("FAL_KEY")
+    if key:
+        return key
+    key_id, secret = os.environ.get("FAL_KEY_ID"), os.environ.get("FAL_KEY_SECRET")
+    if key_id and secret:
+        return f"{key_id}:{secret}"
+    return None
+
+
+def _base_url_from_env() -> str:
+    host = os.environ.get("FAL_RUN_HOST")
+    if not host:
+        return DEFAULT_BASE_URL
+    # fal's client takes a bare host[:port]; a full URL is accepted too (handy for emulators).
+    return host if "://" in host else f"https://{host}"
+
+
+class FalClient:
+    """A client for fal's synchronous API (``POST https://fal.run/{endpoint_id}``).
+
+    Args:
+        key: the API key. Default: ``FAL_KEY``, else ``FAL_KEY_ID`` + ``FAL_KEY_SECRET``
+            (sent as ``id:secret``), read when a request is made.
+        base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
+        timeout: default HTTP timeout of every request (seconds or ``httpx.Timeout``;
+            None disables it).
+        max_retries: retries of requests that provably did not run (see the README's table).
+        http_client: an ``httpx.Client`` to use as is (proxies, custom transports). The
+            caller keeps ownership: ``close()`` does not close it.
+
+    One client holds one connection pool and is safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        url = (base_url or _base_url_from_env()).rstrip("/")
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
+        self._key = key or None
+        self.base_url = url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._owns_http_client = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"FalClient(base_url={self.base_url!r}, max_retries={self.max_retries})"
+
+    def __enter__(self) -> FalClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (not a caller-supplied ``http_client``)."""
+        if self._owns_http_client:
+            self._http.close()
+
+    def run(
+        self,
+        endpoint_id: str,
+        arguments: Mapping[str, Any],
+        *,
+        path: str | None = None,
+        start_timeout: float | timedelta | None = None,
+        object_lifecycle: int | timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Run an endpoint synchronously and return the decoded JSON answer.
+
+        Args:
+            endpoint_id: e.g. ``"fal-ai/fast-sdxl"``.
+            arguments: the JSON input, sent as is.
+            path: optional subpath, ``POST {base_url}/{endpoint_id}/{path}``.
+            start_timeout: seconds (>= 1) to wait for a runner to start
+                (``X-Fal-Request-Timeout``); expiry raises ``StartTimeoutError``.
+            object_lifecycle: seconds generated files stay available
+                (``X-Fal-Object-Lifecycle-Preference``).
+            timeout: HTTP timeout for this call; default: the client's.
+            headers: extra request headers.
+        """
+        if not isinstance(arguments, Mapping):
+            raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
+        content = json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode()
+        response = self.send(
+            endpoint_id,
+            content,
+            path=path,
+            start_timeout=start_timeout,
+            object_lifecycle=object_lifecycle,
+            timeout=timeout,
+            headers=headers,
+        )
+        return decode_json(endpoint_id, response)
+
+    def send(
+        self,
+        endpoint_id: str,
+        content: bytes,
+        *,
+        path: str | None = None,
+        start_timeout: float | timedelta | None = None,
+        object_lifecycle: int | timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST an already encoded JSON body; return the 2xx response or raise a ``FalError``.
+
+        The lower-level half of :meth:`run`, used by typed endpoints to parse the raw bytes.
+        """
+        url = self._url(endpoint_id, path)
+        request_headers = self._headers(start_timeout, object_lifecycle, headers)
+        key = self._require_key()
+        request_headers["Authorization"] = f"Key {key}"
+        request_timeout = self.timeout if isinstance(timeout, NotGiven) else timeout
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = self._http.post(
+                    url,
+                    content=content,
+                    headers=request_headers,
+                    timeout=request_timeout,
+                    follow_redirects=False,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                error = FalConnectionError(
+                    f"could not connect to {self.base_url} for {endpoint_id}: "
+                    f"{type(exc).__name__}: {exc}",
+                    endpoint_id=endpoint_id,
+                )
+                if attempt < self.max_retries:
+                    attempt = self._wait(endpoint_id, attempt, str(error), None)
+                    continue
+                raise error from exc
+            except httpx.TransportError as exc:
+                # Past this point the request may have been sent: never retried.
+                logger.warning(
+                    "POST %s: connection lost after sending (%s); outcome unknown",
+                    endpoint_id,
+                    type(exc).__name__,
+                )
+                raise RequestOutcomeUnknownError(
+                    f"{endpoint_id}: the connection broke after the request was sent "
+                    f"({type(exc).__name__}: {exc}). The request may have run and been billed; "
+                    "it was not retried. fal's queue API (queue.fal.run) lets you fetch a "
+                    "result again by request id and avoids this.",
+                    endpoint_id=endpoint_id,
+                ) from exc
+            elapsed = time.monotonic() - started
+            request_id = response.headers.get("x-fal-request-id")
+            logger.info(
+                "POST %s -> %d in %.3fs (request_id=%s, retries=%d)",
+                endpoint_id,
+                response.status_code,
+                elapsed,
+                request_id,
+                attempt,
+            )
+            if response.is_success:
+                return response
+            error_obj = api_error(endpoint_id, response, secret=key)
+            if attempt < self.max_retries and should_retry(response, error_obj.error_type):
+                attempt = self._wait(endpoint_id, attempt, str(error_obj), response)
+                continue
+            raise error_obj
+
+    def _wait(
+        self, endpoint_id: str, attempt: int, reason: str, response: httpx.Response | None
+    ) -> int:
+        delay = backoff_delay(attempt, response)
+        logger.info(
+            "retrying %s in %.2fs (retry %d of %d): %s",
+            endpoint_id,
+            delay,
+            attempt + 1,
+            self.max_retries,
+            reason,
+        )
+        time.sleep(delay)
+        return attempt + 1
+
+    def _url(self, endpoint_id: str, path: str | None) -> str:
+        url = f"{self.base_url}/{validate_endpoint_id(endpoint_id)}"
+        if path is not None:
+            url = f"{url}/{validate_path(path)}"
+        return url
+
+    def _headers(
+        self,
+        start_timeout: float | timedelta | None,
+        object_lifecycle: int | timedelta | None,
+        extra: Mapping[str, str] | None,
+    ) -> httpx.Headers:
+        headers = httpx.Headers(
+            {
+                "User-Agent": f"fal-typed/{__version__}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
+        )
+        if start_timeout is not None:
+            headers["X-Fal-Request-Timeout"] = start_timeout_header(start_timeout)
+        if object_lifecycle is not None:
+            headers["X-Fal-Object-Lifecycle-Preference"] = lifecycle_header(object_lifecycle)
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _require_key(self) -> str:
+        key = self._key or _key_from_env()
+        if not key:
+            raise MissingCredentialsError(
+                "no fal API key: pass FalClient(key=...) or set FAL_KEY "
+                "(or FAL_KEY_ID and FAL_KEY_SECRET)"
+            )
+        return key
+
+
+def decode_json(endpoint_id: str, response: httpx.Response) -> Any:
+    """Decode a 2xx JSON body, raising ``InvalidResponseError`` (never JSONDecodeError)."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        request_id = response.headers.get("x-fal-request-id")
+        text = response.text
+        raise InvalidResponseError(
+            f"{response.status_code} {endpoint_id}: the answer is not valid JSON "
+            f"(request_id={request_id}): {describe_text(text) or 'empty body'!s}",
+            endpoint_id=endpoint_id,
+            status_code=response.status_code,
+            request_id=request_id,
+            text=text[:1000],
+        ) from exc
+
+
+_default_client: FalClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> FalClient:
+    """The shared client used when no ``client=`` is passed, created on first use."""
+    global _default_client
+    if _default_client is None:
+        with _default_lock:
+            if _default_client is None:
+                _default_client = FalClient()
+    return _default_client

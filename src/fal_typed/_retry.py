@@ -1,0 +1,82 @@
+"""The billing-safe retry policy.
+
+A synchronous request that reached a runner is billed even if its answer is lost, so a retry is
+only made when the request provably did not run.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+
+import httpx
+
+from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
+from ._exceptions import parse_retryable
+
+__all__ = ["backoff_delay", "retry_after", "should_retry"]
+
+# fal error types that say no runner ran the request.
+NOT_RUN_ERROR_TYPES = frozenset(
+    {
+        "runner_scheduling_failure",
+        "runner_connection_refused",
+        "runner_connection_timeout",
+        "startup_timeout",
+    }
+)
+
+
+def should_retry(response: httpx.Response, error_type: str | None) -> bool:
+    """Whether a failed response may be retried without risking a second billed run."""
+    retryable = parse_retryable(response.headers.get("x-fal-retryable"))
+    if retryable is not None:
+        return retryable
+    status = response.status_code
+    if status == 504 and response.headers.get("x-fal-request-timeout-type", "").lower() == "user":
+        return False
+    if status == 429:
+        return True
+    if status in (502, 503, 504):
+        # fal's platform stamps every request it handles; an answer without the id comes from
+        # the gateway in front of it, before any runner was involved.
+        if "x-fal-request-id" not in response.headers:
+            return True
+        return error_type in NOT_RUN_ERROR_TYPES
+    return False
+
+
+def retry_after(response: httpx.Response | None, now: float | None = None) -> float | None:
+    """Seconds asked for by ``Retry-After`` (seconds or an HTTP date), capped; None if absent."""
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def backoff_delay(attempt: int, response: httpx.Response | None = None) -> float:
+    """Delay before retry number ``attempt`` (0-based): ``Retry-After`` if given, else
+    exponential backoff with jitter."""
+    asked = retry_after(response)
+    if asked is not None:
+        return asked
+    delay = min(INITIAL_RETRY_DELAY * (2**attempt), MAX_RETRY_DELAY)
+    # Jitter spreads clients that failed together so they do not come back together.
+    jittered: float = delay * random.uniform(0.75, 1.0)
+    return jittered
