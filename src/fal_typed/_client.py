@@ -36,6 +36,8 @@ from ._version import __version__
 __all__ = ["FalClient", "default_client"]
 
 logger = logging.getLogger("fal_typed")
+# Module-level so tests can record back-off waits instead of sleeping through them.
+_sleep = time.sleep
 
 TimeoutTypes = float | httpx.Timeout | None
 
@@ -238,7 +240,7 @@ class FalClient:
             self.max_retries,
             reason,
         )
-        time.sleep(delay)
+        _sleep(delay)
         return attempt + 1
 
     def _url(self, endpoint_id: str, path: str | None) -> str:
