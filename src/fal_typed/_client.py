@@ -186,7 +186,14 @@ class FalClient:
                     timeout=request_timeout,
                     follow_redirects=False,
                 )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            except (
+                httpx.ConnectError,
+                httpx.ConnectTimeout,
+                httpx.PoolTimeout,
+                httpx.ProxyError,
+                httpx.UnsupportedProtocol,
+            ) as exc:
+                # Raised before a byte of the request went out: nothing ran.
                 error = FalConnectionError(
                     f"could not connect to {self.base_url} for {endpoint_id}: "
                     f"{type(exc).__name__}: {exc}",
