@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -57,7 +58,11 @@ _REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Ga
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request the emulator received, as received, with how it was answered."""
+    """One request the emulator received, as received, with how it was answered.
+
+    Requests are recorded as soon as they are read (with ``status`` None) and completed when
+    the answer is ready, just before it is sent.
+    """
 
     method: str
     path: str
@@ -78,7 +83,8 @@ class RecordedRequest:
     request_id: str | None
     """The ``x-fal-request-id`` answered, or None (gateway pages, closed connections)."""
     status: int | None
-    """The status answered, or None when the connection was closed without an answer."""
+    """The status answered; None while the request is still being handled, or when the
+    connection was closed without an answer."""
     fault: Fault | None
     """The injected fault that shaped the answer, if any."""
 
@@ -479,6 +485,23 @@ class FalEmulator:
         except ValueError:
             parsed_body = None
         split = urlsplit(target)
+        # Recorded on arrival (status None until answered), completed once the answer is known.
+        arrived = RecordedRequest(
+            method=method,
+            path=target,
+            endpoint_id=None,
+            subpath=None,
+            headers=headers,
+            body=body,
+            json=parsed_body,
+            start_timeout=None,
+            lifecycle_seconds=None,
+            request_id=None,
+            status=None,
+            fault=None,
+        )
+        with self._lock:
+            self._requests.append(arrived)
         try:
             if method == "GET" and split.path == OPENAPI_PATH:
                 answer = self._openapi(split.query, request_id)
@@ -499,14 +522,10 @@ class FalEmulator:
         except _RequestError as error:
             answer = _request_error(error.status, error.error_type, error.detail, request_id)
 
-        recorded = RecordedRequest(
-            method=method,
-            path=target,
+        recorded = dataclasses.replace(
+            arrived,
             endpoint_id=route[0].document.endpoint_id if route else None,
             subpath=route[1] if route else None,
-            headers=headers,
-            body=body,
-            json=parsed_body,
             start_timeout=start_timeout,
             lifecycle_seconds=lifecycle,
             request_id=None if answer.close else answer.request_id,
@@ -514,7 +533,10 @@ class FalEmulator:
             fault=fault,
         )
         with self._lock:
-            self._requests.append(recorded)
+            for index in range(len(self._requests) - 1, -1, -1):
+                if self._requests[index] is arrived:
+                    self._requests[index] = recorded
+                    break
         if self._log is not None:
             shown = "connection closed" if answer.close else str(answer.status)
             self._log(f"{method} {target} -> {shown}")
