@@ -27,12 +27,12 @@ $(UV):
 setup: .venv/.synced
 
 lint: setup
-	$(BIN)/ruff check src codegen generated tests examples
-	$(BIN)/ruff format --check src codegen tests examples
+	$(BIN)/ruff check src codegen generated tests examples scripts bench
+	$(BIN)/ruff format --check src codegen tests examples scripts bench
 
 typecheck: setup
-	$(BIN)/mypy src codegen/fal_typed_codegen tests
-	$(BIN)/mypy -p fal_typed.models
+	$(BIN)/mypy -p fal_typed -p fal_typed.models -p fal_typed_codegen
+	$(BIN)/mypy tests examples scripts bench
 
 pytest: setup
 	$(BIN)/pytest -q
@@ -40,10 +40,20 @@ pytest: setup
 check-generated: setup
 	$(BIN)/fal-typed generate --check
 
-test: lint typecheck check-generated pytest
+package-check: setup
+	scripts/check_package.sh
+
+test: lint typecheck check-generated pytest package-check
 
 generate: setup
 	$(BIN)/fal-typed generate
+
+demo: setup
+	$(BIN)/fal-typed generate
+	$(BIN)/python examples/demo.py --emulator
+
+bench: setup
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf .venv .tools dist build .mypy_cache .ruff_cache .pytest_cache

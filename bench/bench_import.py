@@ -1,0 +1,167 @@
+"""Import-cost and memory benchmark (``make bench``); prints Markdown tables.
+
+Each figure is measured in fresh interpreter processes (median of ``--runs``), timed inside the
+process with ``perf_counter`` around the statement, so interpreter start-up noise is excluded:
+
+- ``get_endpoint`` in the repository's package (the 14 real endpoints) versus the same call in a
+  synthetic catalogue of ``--catalogue`` endpoints generated from the same documents under other
+  ids (target: at most 1.05x), and versus ``import fal_client`` (target: no more).
+- ``import fal_typed`` alone, and resident memory after importing one endpoint module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ENDPOINT = "fal-ai/fast-sdxl"
+
+TIMED = """
+import time
+t0 = time.perf_counter()
+{stmt}
+t1 = time.perf_counter()
+import resource
+print(t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure(stmt: str, runs: int, pythonpath: Path | None = None) -> tuple[float, float]:
+    """Median seconds of ``stmt`` and median peak RSS (KiB), over fresh processes."""
+    import os
+
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    times, rss = [], []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", TIMED.format(stmt=stmt)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.split()
+        times.append(float(out[0]))
+        rss.append(float(out[1]))
+    return statistics.median(times), statistics.median(rss)
+
+
+def build_catalogue(root: Path, size: int) -> Path:
+    """Copies of the real documents under ``size`` distinct endpoint ids (``bench/eNNN-...``)."""
+    docs = sorted((REPO / "schemas").rglob("*.json"))
+    out = root / "docs"
+    out.mkdir()
+    # the real ids first, so the measured endpoint is the same module in both packages
+    for doc in docs:
+        dest = out / doc.relative_to(REPO / "schemas")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(doc, dest)
+    for n in range(size - len(docs)):
+        src = docs[n % len(docs)]
+        data = json.loads(src.read_text())
+        openapi = data.get("openapi", data)
+        old_id = "/".join(src.relative_to(REPO / "schemas").with_suffix("").parts)
+        new_id = f"bench-owner{n % 7}/e{n:04d}-{src.stem}"
+        openapi["paths"] = {
+            path.replace(f"/{old_id}", f"/{new_id}", 1): item
+            for path, item in openapi["paths"].items()
+        }
+        openapi["info"].setdefault("x-fal-metadata", {})["endpointId"] = new_id
+        dest = out / f"{new_id}.json"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps({"endpoint_id": new_id, "metadata": {}, "openapi": openapi}))
+    return out
+
+
+def generate(docs: Path, out: Path) -> None:
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "fal-typed"),
+            "generate",
+            str(docs),
+            "--out",
+            str(out),
+            "--package",
+            "catalogue",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="fresh processes per figure (>= 10)")
+    parser.add_argument("--catalogue", type=int, default=500, help="endpoints in the big catalogue")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        small_docs = REPO / "schemas"
+        big_docs = build_catalogue(tmp, args.catalogue)
+        generate(small_docs, tmp / "small")
+        generate(big_docs, tmp / "big")
+        n_big = len(list(big_docs.rglob("*.json")))
+        stmt = f"from catalogue import get_endpoint; get_endpoint({ENDPOINT!r})"
+        small, _ = measure(stmt, args.runs, tmp / "small")
+        big, _ = measure(stmt, args.runs, tmp / "big")
+
+    fal_client, _ = measure("import fal_client", args.runs)
+    runtime, _ = measure("import fal_typed", args.runs)
+    one, rss_one = measure("import fal_typed.models.fal_ai.fast_sdxl", args.runs)
+    _, rss_bare = measure("pass", args.runs)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT MET"
+
+    ratio_big = big / small
+    ratio_client = big / fal_client
+    print(f"## get_endpoint({ENDPOINT!r}) in a fresh process (median of {args.runs})\n")
+    print(row(["case", "median", "ratio", "target", "status"]))
+    print(row(["---"] * 5))
+    print(row(["14 real endpoints", f"{small * 1000:.1f} ms", "1.00x", "baseline", ""]))
+    print(
+        row(
+            [
+                f"{n_big} endpoints",
+                f"{big * 1000:.1f} ms",
+                f"{ratio_big:.2f}x",
+                "<= 1.05x",
+                verdict(ratio_big <= 1.05),
+            ]
+        )
+    )
+    print(
+        row(
+            [
+                "import fal_client",
+                f"{fal_client * 1000:.1f} ms",
+                f"{ratio_client:.2f}x (ours / fal_client)",
+                "ours <= fal_client",
+                verdict(ratio_client <= 1.0),
+            ]
+        )
+    )
+    print(f"\n## Import cost and memory (median of {args.runs})\n")
+    print(row(["measure", "median", "target"]))
+    print(row(["---"] * 3))
+    print(row(["import fal_typed (runtime only)", f"{runtime * 1000:.1f} ms", "reported"]))
+    print(row(["import fal_typed.models.fal_ai.fast_sdxl", f"{one * 1000:.1f} ms", "reported"]))
+    print(row(["peak RSS after importing one endpoint", f"{rss_one / 1024:.1f} MiB", "reported"]))
+    print(row(["peak RSS of a bare interpreter", f"{rss_bare / 1024:.1f} MiB", "reference"]))
+
+
+if __name__ == "__main__":
+    main()
