@@ -4,12 +4,17 @@ The synthesizer walks a schema *by JSON pointer* inside its OpenAPI document, so
 sub-schema it visits can be validated exactly (``$ref`` included) through the ``is_valid``
 callback. Candidate values, in order of preference:
 
+0. for object fields: the input's value for a same-named top-level field (``prompt``,
+   ``seed``), the requested ``image_size`` for ``width``/``height``, and a ``content_type``
+   matching the synthesized file URL;
 1. ``examples`` (or OpenAPI's ``example``) of the schema, when valid there;
 2. ``const``, then ``default`` (when valid), then ``enum``;
 3. a value built from the schema: objects with their required and optional properties, strings
-   honouring ``format`` and a few fal field names (``url``, ``content_type``, ...), numbers
-   within their bounds, arrays of at least ``minItems`` items, the first non-null ``anyOf``
-   branch. Recursive schemas stop at a depth limit (optional fields and items are dropped).
+   honouring ``format`` and a few fal field names (``url``, ``file_name``, ...), numbers
+   within their bounds, arrays of at least ``minItems`` items (``num_images`` for
+   ``images``; items after the first skip ``examples``, so several images differ), the first
+   non-null ``anyOf`` branch. Recursive schemas stop at a depth limit (optional fields and
+   items are dropped).
 
 All randomness comes from a ``random.Random`` seeded by the caller, so the same input gives
 the same output.
@@ -46,7 +51,7 @@ _EXTENSIONS = {
     "model_mesh": ("glb", "model/gltf-binary"),
     "model_meshes": ("glb", "model/gltf-binary"),
 }
-_DEFAULT_FILE = ("png", "image/png")
+_IMAGE_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 _WORDS = ("emulated", "fal", "typed", "output", "sample", "value", "lorem", "ipsum")
 
@@ -79,6 +84,10 @@ class Synthesizer:
         self._hints = dict(hints or {})
         self._optional = optional
         self._file_kind: str | None = None
+        self._skip_examples = 0
+        fmt = self._hints.get("output_format", self._hints.get("format"))
+        fmt = fmt if isinstance(fmt, str) and fmt in _IMAGE_FORMATS else "jpeg"
+        self._default_file = (fmt, _IMAGE_FORMATS[fmt])
         size = self._hints.get("image_size")
         self._size: tuple[int, int] | None = None
         if isinstance(size, str) and size in _PRESET_SIZES:
@@ -100,6 +109,8 @@ class Synthesizer:
         return resolve_pointer(self._openapi, pointer)
 
     def _example(self, schema: Mapping[str, Any], pointer: str) -> Any:
+        if self._skip_examples:
+            return _MISSING
         candidates: list[Any] = []
         examples = schema.get("examples")
         if isinstance(examples, list):
@@ -222,6 +233,12 @@ class Synthesizer:
                     # The requested image_size beats the schema's example sizes.
                     result[field] = size
                     continue
+            if field == "content_type":
+                mime = _EXTENSIONS.get(self._file_kind or "", self._default_file)[1]
+                if self._is_valid(field_pointer, mime):
+                    # Matches the synthesized file URL's extension.
+                    result[field] = mime
+                    continue
             outer_kind = self._file_kind
             if field in _EXTENSIONS:
                 self._file_kind = field
@@ -258,7 +275,12 @@ class Synthesizer:
                 item_pointer = f"{pointer}/items"
             else:
                 break
-            items.append(self._gen(item_pointer, depth=depth + 1, name=_singular(name)))
+            # Items after the first skip examples, so that e.g. several images differ.
+            self._skip_examples += 1 if index > 0 else 0
+            try:
+                items.append(self._gen(item_pointer, depth=depth + 1, name=_singular(name)))
+            finally:
+                self._skip_examples -= 1 if index > 0 else 0
         return items
 
     def _string(self, schema: Mapping[str, Any], name: str | None) -> str:
@@ -287,7 +309,7 @@ class Synthesizer:
 
     def _named_string(self, name: str | None) -> str:
         lowered = (name or "").lower()
-        ext, mime = _EXTENSIONS.get(self._file_kind or "", _DEFAULT_FILE)
+        ext, mime = _EXTENSIONS.get(self._file_kind or "", self._default_file)
         if lowered == "url" or lowered.endswith("_url"):
             return self._url()
         if lowered == "content_type":
@@ -298,7 +320,7 @@ class Synthesizer:
         return " ".join(words)
 
     def _url(self) -> str:
-        ext, _ = _EXTENSIONS.get(self._file_kind or "", _DEFAULT_FILE)
+        ext, _ = _EXTENSIONS.get(self._file_kind or "", self._default_file)
         return f"https://fal.media.invalid/files/emulator/{self._token()}.{ext}"
 
     def _integer(self, schema: Mapping[str, Any], name: str | None) -> int:
