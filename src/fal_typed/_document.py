@@ -77,6 +77,11 @@ class EndpointDocument:
     """The resolved schema object at :attr:`output_pointer`."""
     metadata: dict[str, Any]
     """The entry's ``metadata``, else ``info.x-fal-metadata``, else ``{}``."""
+    openapi_pointer: str = "#"
+    """Where :attr:`openapi` sits in the file: ``#`` (bare document) or ``#/openapi`` (entry).
+
+    Pointers above are relative to :attr:`openapi`; prefix them with this one for messages.
+    """
 
 
 def pointer_escape(token: str) -> str:
@@ -289,6 +294,7 @@ def parse_document(data: object, source: str) -> EndpointDocument:
         input_schema=input_schema,
         output_schema=output_schema,
         metadata=metadata,
+        openapi_pointer=base,
     )
 
 

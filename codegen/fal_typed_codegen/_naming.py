@@ -1,0 +1,136 @@
+"""Name mapping: endpoint ids to modules and functions, schema names to classes.
+
+Rules (also in the README):
+
+- An endpoint id ``owner/rest...`` maps to module ``<package>.<owner>.<rest>``: the owner and the
+  rest (with its ``/`` separators) are lowercased and every character that is not a letter, a
+  digit or ``_`` (``-``, ``.``, ``/``, ...) becomes ``_``. ``fal-ai/flux/dev`` ->
+  ``fal_ai.flux_dev``; ``fal-ai/hyper3d/rodin/v2.5`` -> ``fal_ai.hyper3d_rodin_v2_5``.
+- A name starting with a digit gets the prefix ``m_`` (``3d-thing`` -> ``m_3d_thing``); a Python
+  keyword, a builtin, or a name the generated code itself uses gets a trailing ``_``
+  (``fal-ai/lambda`` -> ``lambda_``).
+- The function has the module's name. When several ids map to one module, the ids are sorted and
+  the first keeps the name; the others get ``_2``, ``_3``, ... in that order.
+- Class names come from schema names: the part after the last ``__``
+  (``registry__image__fast_sdxl__models__Image`` -> ``Image``), converted to PascalCase.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from collections.abc import Iterable
+
+__all__ = [
+    "class_name",
+    "endpoint_stem",
+    "module_names",
+    "python_identifier",
+    "unique_name",
+]
+
+# Names bound at module level by every generated module (imports and constants), plus the
+# registry API of the package ``__init__`` files: a function or module must not shadow them.
+_MODULE_GLOBALS = frozenset(
+    {
+        "annotations",
+        "overload",
+        "httpx",
+        "datetime",
+        "typing",
+        "pydantic",
+        "get_endpoint",
+        "importlib",
+        "difflib",
+    }
+)
+RESERVED_MODULE_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _MODULE_GLOBALS
+
+# Class names a schema class must not take: they are imported by generated modules.
+RESERVED_CLASS_NAMES = frozenset(
+    {
+        "Annotated",
+        "Any",
+        "AwareDatetime",
+        "BaseModel",
+        "ConfigDict",
+        "Endpoint",
+        "FalClient",
+        "Field",
+        "InputModel",
+        "Literal",
+        "Mapping",
+        "NotGiven",
+        "OutputModel",
+        "RootModel",
+        "ENDPOINT",
+        "NOT_GIVEN",
+    }
+    | set(keyword.kwlist)
+    | set(dir(builtins))
+)
+
+_NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
+
+
+def python_identifier(text: str, reserved: Iterable[str] = RESERVED_MODULE_NAMES) -> str:
+    """Lowercase ``text``, map other characters to ``_``, fix leading digits and keywords."""
+    name = _NON_IDENT.sub("_", text.lower()) or "_"
+    if name[0].isdigit():
+        name = "m_" + name
+    if name in set(reserved):
+        name += "_"
+    return name
+
+
+def module_names(endpoint_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Map each endpoint id to ``(owner_package, module)``; collisions get ``_2``, ``_3``..."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for endpoint_id in sorted(set(endpoint_ids)):
+        owner, _, rest = endpoint_id.partition("/")
+        owner_name = python_identifier(owner)
+        if owner_name.startswith("_"):
+            owner_name = "m" + owner_name  # names starting with ``_`` are the generator's own
+        groups.setdefault((owner_name, python_identifier(rest)), []).append(endpoint_id)
+    used = set(groups)
+    result: dict[str, tuple[str, str]] = {}
+    for (owner_name, base), ids in sorted(groups.items()):
+        result[ids[0]] = (owner_name, base)
+        n = 1
+        for endpoint_id in ids[1:]:
+            n += 1
+            while (owner_name, f"{base}_{n}") in used:
+                n += 1
+            used.add((owner_name, f"{base}_{n}"))
+            result[endpoint_id] = (owner_name, f"{base}_{n}")
+    return result
+
+
+def endpoint_stem(endpoint_id: str) -> str:
+    """PascalCase stem for an endpoint's class names: ``fal-ai/flux/dev`` -> ``FluxDev``."""
+    _, _, rest = endpoint_id.partition("/")
+    return class_name(rest or endpoint_id)
+
+
+def class_name(raw: str, reserved: Iterable[str] = RESERVED_CLASS_NAMES) -> str:
+    """A PascalCase class name from a schema name (see module docstring)."""
+    parts = [p for p in raw.split("__") if p.strip("_")]
+    last = parts[-1] if parts else raw
+    words = [w for w in _NON_IDENT.sub(" ", last).replace("_", " ").split() if w]
+    name = "".join(w[0].upper() + w[1:] for w in words) or "Model"
+    if name[0].isdigit():
+        name = "M" + name
+    if name in set(reserved):
+        name += "Model"
+    return name
+
+
+def unique_name(preferred: str, taken: set[str]) -> str:
+    """``preferred``, or ``preferred2``, ``preferred3``... whichever is free; records it."""
+    name, n = preferred, 1
+    while name in taken:
+        n += 1
+        name = f"{preferred}{n}"
+    taken.add(name)
+    return name

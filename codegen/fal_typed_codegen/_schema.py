@@ -1,0 +1,599 @@
+"""Turn one endpoint document into a standalone, normalized JSON Schema for the model generator.
+
+The Input schema becomes the root; every model class it needs, and the Output schema with its
+classes, go into ``$defs`` under their final Python class names. On the way, fal's constructs
+are reduced to a small, predictable subset of JSON Schema:
+
+- vendor keys (``x-*``, ``_fal_ui_field``, ``ui``) and annotations the models do not use are
+  dropped; ``title`` too (class names are ours, not the generator's);
+- ``$ref`` is followed; a target that is an object with properties becomes a class (a ``$ref`` to
+  ``#/$defs/<Class>``, keeping sibling ``description``/``default``/``examples``), anything else is
+  inlined; ``allOf`` with one part is that part, with several parts a merge;
+- ``oneOf`` -> ``anyOf`` (nested ``anyOf`` flattened, duplicates removed), ``nullable: true`` and
+  ``type: [..., "null"]`` -> ``anyOf [..., {"type": "null"}]``, ``const`` -> one-value ``enum``,
+  boolean ``exclusiveMinimum``/``exclusiveMaximum`` (OpenAPI 3.0) -> numeric, tuple ``items``
+  lists -> ``prefixItems``, string ``format`` dropped (fields stay ``str``), patterns Python's
+  ``re`` cannot compile dropped;
+- inline objects with properties are hoisted into ``$defs`` (named ``<Parent><Field>``);
+- ``properties`` follow ``x-fal-order-properties`` (the rest alphabetically) and every other
+  object's keys are sorted, so the result does not depend on the document's key order.
+
+Classes reachable from the Input are *input* classes (unknown keys forbidden); classes reachable
+from the Output are *output* classes (unknown keys kept). A component used on both sides is
+generated twice: the input copy keeps the name, the output copy gets the suffix ``Output``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fal_typed._document import DocumentError, EndpointDocument, pointer_escape, resolve_pointer
+
+from ._naming import RESERVED_CLASS_NAMES, class_name, endpoint_stem, unique_name
+
+__all__ = ["NormalizedEndpoint", "Side", "accepts_null", "normalize_endpoint", "schema_types"]
+
+Side = Literal["input", "output"]
+
+# Keys with no meaning for the models (documentation-only annotations and OpenAPI extras).
+_DROPPED_KEYS = frozenset(
+    {
+        "title",
+        "readOnly",
+        "writeOnly",
+        "deprecated",
+        "discriminator",
+        "$schema",
+        "$id",
+        "$anchor",
+        "$comment",
+        "externalDocs",
+        "xml",
+        "example",
+        "nullable",
+        "format",
+        "contentMediaType",
+        "contentEncoding",
+        "not",
+        "if",
+        "then",
+        "else",
+        "patternProperties",
+        "propertyNames",
+        "unevaluatedProperties",
+        "dependentRequired",
+        "dependentSchemas",
+        "minProperties",
+        "maxProperties",
+        "contains",
+        "minContains",
+        "maxContains",
+        "unevaluatedItems",
+        "$defs",
+        "definitions",
+        "_fal_ui_field",
+        "ui",
+    }
+)
+# Keys whose value is one subschema / a list of subschemas / a map of name -> subschema.
+_SUBSCHEMA_KEYS = ("items", "additionalProperties")
+_SIBLINGS_OF_REF = ("description", "default", "examples")
+_PLACEHOLDER = "\x00"
+
+
+@dataclass(frozen=True)
+class NormalizedEndpoint:
+    """The normalized schema of one endpoint and what the renderer needs to know about it."""
+
+    schema: dict[str, Any]
+    """Root = the Input class; ``$defs`` = every other class, keyed by final class name."""
+    input_class: str
+    output_class: str
+    input_classes: tuple[str, ...]
+    """Names of the classes on the input side (the root included)."""
+    output_classes: tuple[str, ...]
+    input_properties: dict[str, dict[str, Any]]
+    """The Input's properties (by JSON name, in parameter order), normalized, defaults kept."""
+    input_required: tuple[str, ...]
+
+
+def schema_types(schema: dict[str, Any]) -> set[str]:
+    """The JSON types named by ``type`` (a string or a list)."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    return {k for k in kind if isinstance(k, str)} if isinstance(kind, list) else set()
+
+
+def accepts_null(schema: dict[str, Any]) -> bool:
+    """Whether a normalized schema allows JSON ``null``."""
+    if "null" in schema_types(schema) or schema == {}:
+        return True
+    if "enum" in schema and None in schema["enum"]:
+        return True
+    return any(accepts_null(branch) for branch in schema.get("anyOf", ()))
+
+
+def _is_model(schema: dict[str, Any]) -> bool:
+    return bool(schema.get("properties")) and schema.get("type", "object") == "object"
+
+
+@dataclass
+class _DefInfo:
+    schema: dict[str, Any] = field(default_factory=dict)
+    hint: str = ""  # preferred class name
+
+
+class _Normalizer:
+    def __init__(self, doc: EndpointDocument) -> None:
+        self.doc = doc
+        self.defs: dict[tuple[Side, str], _DefInfo] = {}
+        self._pending: list[tuple[Side, str, dict[str, Any], str]] = []
+        self._inlining: list[str] = []
+
+    # -- errors and references ---------------------------------------------------------------
+
+    def error(self, pointer: str, problem: str) -> DocumentError:
+        # Pointers are relative to the OpenAPI document; messages name the place in the file.
+        if pointer.startswith("#"):
+            pointer = self.doc.openapi_pointer + pointer[1:]
+        return DocumentError(self.doc.source, pointer, problem)
+
+    def resolve(self, ref: object, pointer: str) -> tuple[dict[str, Any], str]:
+        if not isinstance(ref, str):
+            raise self.error(pointer, "$ref must be a string")
+        if not ref.startswith("#"):
+            raise self.error(pointer, f"unsupported $ref {ref!r}: only local '#/...' references")
+        try:
+            target = resolve_pointer(self.doc.openapi, ref, self.doc.source)
+        except DocumentError:
+            raise self.error(pointer, f"$ref {ref!r} does not resolve") from None
+        if isinstance(target, bool):
+            return ({} if target else {"not": {}}), ref
+        if not isinstance(target, dict):
+            raise self.error(ref, "schema must be an object")
+        return target, ref
+
+    def model_ref(self, side: Side, pointer: str, schema: dict[str, Any], hint: str) -> str:
+        """Register a class for the schema at ``pointer``; return its placeholder ``$ref``."""
+        key = (side, pointer)
+        if key not in self.defs:
+            self.defs[key] = _DefInfo(hint=hint)
+            self._pending.append((side, pointer, schema, hint))
+        return f"{_PLACEHOLDER}{side}{_PLACEHOLDER}{pointer}"
+
+    def run_pending(self) -> None:
+        while self._pending:
+            side, pointer, schema, hint = self._pending.pop(0)
+            self.defs[(side, pointer)].schema = self.model(schema, pointer, side, hint)
+
+    # -- schema walking -------------------------------------------------------------------------
+
+    def model(self, schema: dict[str, Any], pointer: str, side: Side, hint: str) -> dict[str, Any]:
+        """Normalize an object schema that becomes a class."""
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            raise self.error(pointer, "expected an object schema with properties")
+        order = schema.get("x-fal-order-properties")
+        ordered: list[str] = [
+            name for name in (order if isinstance(order, list) else []) if name in props
+        ]
+        ordered = list(dict.fromkeys(ordered))
+        ordered += sorted(name for name in props if name not in ordered)
+        required_raw = schema.get("required", [])
+        if not isinstance(required_raw, list) or not all(isinstance(r, str) for r in required_raw):
+            raise self.error(pointer + "/required", "required must be a list of strings")
+        properties: dict[str, Any] = {}
+        for name in ordered:
+            prop_pointer = f"{pointer}/properties/{pointer_escape(name)}"
+            properties[name] = self.node(props[name], prop_pointer, side, hint + class_name(name))
+        for name in sorted(set(required_raw) - set(properties)):
+            properties[name] = {}
+        required = [name for name in properties if name in set(required_raw)]
+        out: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            out["required"] = required
+        if isinstance(schema.get("description"), str):
+            out["description"] = schema["description"]
+        return out
+
+    def node(self, raw: object, pointer: str, side: Side, hint: str) -> dict[str, Any]:
+        """Normalize any subschema (see the module docstring)."""
+        if isinstance(raw, bool):
+            return {} if raw else {"not": {}}
+        if not isinstance(raw, dict):
+            raise self.error(pointer, "schema must be an object")
+        schema = {
+            k: v
+            for k, v in raw.items()
+            if not (isinstance(k, str) and k.startswith("x-")) and k not in _DROPPED_KEYS
+        }
+        annotations = {k: schema.pop(k) for k in _SIBLINGS_OF_REF if k in schema}
+        if "example" in raw and "examples" not in annotations:
+            annotations["examples"] = [raw["example"]]
+        if "examples" in annotations and not isinstance(annotations["examples"], list):
+            annotations.pop("examples")
+        if not isinstance(annotations.get("description", ""), str):
+            annotations.pop("description")
+        if raw.get("nullable") is True:
+            inner = self.node(
+                {k: v for k, v in raw.items() if k not in ("nullable", *_SIBLINGS_OF_REF)},
+                pointer,
+                side,
+                hint,
+            )
+            return self._with(_any_of([inner, {"type": "null"}]), annotations)
+
+        if "$ref" in schema:
+            target, target_pointer = self.resolve(schema.pop("$ref"), pointer + "/$ref")
+            result = self._reference(target, target_pointer, side, hint)
+            # Other keys next to $ref are rare; constraints there are dropped.
+            return self._with(result, annotations)
+
+        if "allOf" in schema:
+            parts = schema.pop("allOf")
+            if not isinstance(parts, list) or not parts:
+                raise self.error(pointer + "/allOf", "allOf must be a non-empty list")
+            if len(parts) == 1 and not schema:
+                return self._with(
+                    self.node(parts[0], pointer + "/allOf/0", side, hint), annotations
+                )
+            merged = self._merge_all_of(parts, pointer, schema)
+            return self._with(self.node(merged, pointer, side, hint), annotations)
+
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                branches = schema.pop(key)
+                if not isinstance(branches, list) or not branches:
+                    raise self.error(f"{pointer}/{key}", f"{key} must be a non-empty list")
+                normalized = [
+                    self.node(b, f"{pointer}/{key}/{i}", side, hint) for i, b in enumerate(branches)
+                ]
+                if schema:  # keywords beside anyOf apply to every branch (rare)
+                    rest = self.node(schema, pointer, side, hint)
+                    normalized = [_and(b, rest) for b in normalized]
+                return self._with(_any_of(normalized), annotations)
+
+        types = schema.get("type")
+        if isinstance(types, list):
+            schema.pop("type")
+            listed = [t for t in types if isinstance(t, str)]
+            if len(listed) == 1:
+                schema["type"] = listed[0]
+            elif listed:
+                branches = [
+                    self.node({**schema, "type": t}, pointer, side, hint)
+                    if t != "null"
+                    else {"type": "null"}
+                    for t in listed
+                ]
+                return self._with(_any_of(branches), annotations)
+
+        if "const" in schema:
+            value = schema.pop("const")
+            schema.setdefault("enum", [value])
+        if "enum" in schema:
+            enum = schema["enum"]
+            if not isinstance(enum, list) or not enum:
+                raise self.error(pointer + "/enum", "enum must be a non-empty list")
+            values = [v for v in enum if v is None or isinstance(v, (str, int, float, bool))]
+            if len(values) != len(enum):
+                schema.pop("enum")  # object/array values cannot be Literal types
+            else:
+                schema["enum"] = _dedupe(values)
+                if schema.get("type") == "number" and all(
+                    isinstance(v, int) or (isinstance(v, float) and v.is_integer())
+                    for v in schema["enum"]
+                    if v is not None
+                ):
+                    schema["type"] = "integer"
+                    schema["enum"] = [v if v is None else int(v) for v in schema["enum"]]
+
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            if (
+                isinstance(schema.get(exclusive), bool)
+                and schema.pop(exclusive)
+                and bound in schema
+            ):
+                schema[exclusive] = schema.pop(bound)
+        if "pattern" in schema and not _compiles(schema["pattern"]):
+            schema.pop("pattern")
+
+        if _is_model(schema) or (schema.get("type") == "object" and "properties" in schema):
+            if not schema.get("properties"):
+                schema.pop("properties")
+                schema.pop("required", None)
+            else:
+                ref = self.model_ref(side, pointer, raw, hint)
+                return self._with({"$ref": ref}, annotations)
+
+        if "properties" in schema:  # "properties" without "type": "object" and empty
+            schema.pop("properties")
+            schema.pop("required", None)
+
+        items = schema.get("items")
+        if isinstance(items, list):  # draft-4 tuple form
+            schema.pop("items")
+            schema.setdefault("prefixItems", items)
+        if "prefixItems" in schema:
+            prefix = schema["prefixItems"]
+            if not isinstance(prefix, list):
+                raise self.error(pointer + "/prefixItems", "prefixItems must be a list")
+            schema["prefixItems"] = [
+                self.node(p, f"{pointer}/prefixItems/{i}", side, hint + "Item")
+                for i, p in enumerate(prefix)
+            ]
+            if schema.get("items") is False:
+                schema.pop("items")
+        for key in _SUBSCHEMA_KEYS:
+            if key in schema and not isinstance(schema[key], bool):
+                child_hint = hint + ("Item" if key == "items" else "Value")
+                schema[key] = self.node(schema[key], f"{pointer}/{key}", side, child_hint)
+        if schema.get("type") == "array" or "items" in schema or "prefixItems" in schema:
+            schema.pop("additionalProperties", None)
+        if schema.get("type") == "object" and schema.get("additionalProperties") is True:
+            schema.pop("additionalProperties")
+        return self._with(schema, annotations)
+
+    def _reference(
+        self, target: dict[str, Any], target_pointer: str, side: Side, hint: str
+    ) -> dict[str, Any]:
+        if _is_model(target) and "allOf" not in target and "anyOf" not in target:
+            name = target_pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+            return {"$ref": self.model_ref(side, target_pointer, target, class_name(name))}
+        if target_pointer in self._inlining:
+            return {}  # a non-object schema that refers to itself: accept anything
+        self._inlining.append(target_pointer)
+        try:
+            name = target_pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+            return self.node(target, target_pointer, side, class_name(name))
+        finally:
+            self._inlining.pop()
+
+    def _merge_all_of(
+        self, parts: list[Any], pointer: str, siblings: dict[str, Any]
+    ) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        order: list[str] = []
+        for i, part in enumerate(parts):
+            part_pointer = f"{pointer}/allOf/{i}"
+            seen: set[str] = set()
+            while isinstance(part, dict) and "$ref" in part:
+                ref = part["$ref"]
+                if ref in seen:
+                    raise self.error(part_pointer, "circular $ref in allOf")
+                seen.add(ref)
+                part, part_pointer = self.resolve(ref, part_pointer)
+            if not isinstance(part, dict):
+                raise self.error(part_pointer, "schema must be an object")
+            if "allOf" in part:
+                part = self._merge_all_of(
+                    part["allOf"], part_pointer, {k: v for k, v in part.items() if k != "allOf"}
+                )
+            for key, value in part.items():
+                if key == "properties" and isinstance(value, dict):
+                    properties.update(value)
+                elif key == "required" and isinstance(value, list):
+                    required.extend(r for r in value if r not in required)
+                elif key == "x-fal-order-properties" and isinstance(value, list):
+                    order.extend(v for v in value if v not in order)
+                else:
+                    merged[key] = value
+        merged.update(siblings)
+        if properties:
+            merged["properties"] = properties
+            merged.setdefault("type", "object")
+        if required:
+            merged["required"] = required
+        if order:
+            merged["x-fal-order-properties"] = order
+        return merged
+
+    @staticmethod
+    def _with(schema: dict[str, Any], annotations: dict[str, Any]) -> dict[str, Any]:
+        return {**schema, **annotations} if annotations else schema
+
+
+def _compiles(pattern: object) -> bool:
+    if not isinstance(pattern, str):
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+def _dedupe(values: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        key = json.dumps(value, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+_CONSTRAINT_KEYS = frozenset(
+    {
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+    }
+)
+
+
+def _any_of(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """Union of normalized branches, shaped so each branch maps to a plain Python type.
+
+    ``anyOf [X, null]`` with a constrained scalar or array ``X`` becomes ``X`` with
+    ``type: [t, "null"]`` (so the field is ``Annotated[t | None, Field(...)]``, not a wrapper
+    class). Constraints inside unions of several types cannot be expressed that way and are
+    dropped from the models (the server still checks them).
+    """
+    result = _plain_any_of(branches)
+    if "anyOf" not in result:
+        return result
+    non_null = [b for b in result["anyOf"] if b.get("type") != "null"]
+    if not any(_CONSTRAINT_KEYS & set(b) for b in non_null):
+        return result
+    single = non_null[0] if len(non_null) == 1 else {}
+    if len(non_null) < len(result["anyOf"]) and isinstance(single.get("type"), str):
+        return {**single, "type": [single["type"], "null"]}
+    return {
+        **result,
+        "anyOf": [
+            {k: v for k, v in b.items() if k not in _CONSTRAINT_KEYS} for b in result["anyOf"]
+        ],
+    }
+
+
+def _plain_any_of(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    flat: list[dict[str, Any]] = []
+    for branch in branches:
+        if set(branch) == {"anyOf"}:
+            flat.extend(branch["anyOf"])
+        else:
+            flat.append(branch)
+    if any(b == {} for b in flat):
+        return {}
+    unique: list[dict[str, Any]] = _dedupe(flat)
+    return unique[0] if len(unique) == 1 else {"anyOf": unique}
+
+
+def _and(branch: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in branch or branch.get("type") == "null":
+        return branch
+    return {**rest, **branch}
+
+
+def _substitute(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "$ref" and isinstance(v, str) and v.startswith(_PLACEHOLDER):
+                out[k] = "#/$defs/" + names[v]
+            else:
+                out[k] = _substitute(v, names)
+        return out
+    if isinstance(value, list):
+        return [_substitute(v, names) for v in value]
+    return value
+
+
+def _root_stem(pointer: str, suffix: str, endpoint_id: str) -> str:
+    """``FastSdxl`` from ``#/components/schemas/FastSdxlInput``, else from the endpoint id."""
+    token = pointer.rsplit("/", 1)[-1]
+    if pointer.startswith("#/components/schemas/") and token.endswith(suffix):
+        stem = class_name(token[: -len(suffix)], reserved=())
+        if stem != "Model" and token[: -len(suffix)].isidentifier():
+            return stem
+    return endpoint_stem(endpoint_id)
+
+
+def normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
+    """Build the generator's schema for ``doc`` (raises DocumentError naming file and pointer)."""
+    normalizer = _Normalizer(doc)
+    if not _is_model(doc.input_schema):
+        raise normalizer.error(
+            doc.input_pointer, "the Input schema must be an object with properties"
+        )
+    input_key: tuple[Side, str] = ("input", doc.input_pointer)
+    output_key: tuple[Side, str] = ("output", doc.output_pointer)
+    normalizer.model_ref("input", doc.input_pointer, doc.input_schema, "")
+    if _is_model(doc.output_schema):
+        normalizer.model_ref("output", doc.output_pointer, doc.output_schema, "")
+    else:
+        # An Output that is not an object with properties is wrapped in a class that keeps
+        # whatever comes back (extra="allow").
+        normalizer.defs[output_key] = _DefInfo(schema={"type": "object", "properties": {}})
+    normalizer.run_pending()
+
+    input_stem = _root_stem(doc.input_pointer, "Input", doc.endpoint_id)
+    output_stem = _root_stem(doc.output_pointer, "Output", doc.endpoint_id)
+    taken = set(RESERVED_CLASS_NAMES)
+    names: dict[tuple[Side, str], str] = {
+        input_key: unique_name(input_stem + "Input", taken),
+        output_key: unique_name(output_stem + "Output", taken),
+    }
+    both = {p for s, p in normalizer.defs if s == "input"} & {
+        p for s, p in normalizer.defs if s == "output"
+    }
+    rest = sorted(
+        (key for key in normalizer.defs if key not in names),
+        key=lambda k: (k[0] != "input", normalizer.defs[k].hint, k[1]),
+    )
+    for key in rest:
+        side, pointer = key
+        hint = normalizer.defs[key].hint or "Model"
+        if side == "output" and pointer in both:
+            hint += "Output"
+        names[key] = unique_name(hint, taken)
+
+    placeholder_names = {f"{_PLACEHOLDER}{s}{_PLACEHOLDER}{p}": n for (s, p), n in names.items()}
+    defs: dict[str, Any] = {}
+    ordered_keys = [
+        input_key,
+        output_key,
+        *sorted((k for k in names if k not in (input_key, output_key)), key=lambda k: names[k]),
+    ]
+    for key in ordered_keys[1:]:
+        defs[names[key]] = _substitute(normalizer.defs[key].schema, placeholder_names)
+    root = _substitute(normalizer.defs[input_key].schema, placeholder_names)
+    input_properties = copy.deepcopy(root["properties"])
+    input_required = tuple(root.get("required", ()))
+    root = dict(root)
+    if defs:
+        root["$defs"] = defs
+    schema = _canonical_schema(root)
+    return NormalizedEndpoint(
+        schema=schema,
+        input_class=names[input_key],
+        output_class=names[output_key],
+        input_classes=tuple(sorted(n for (s, _), n in names.items() if s == "input")),
+        output_classes=tuple(sorted(n for (s, _), n in names.items() if s == "output")),
+        input_properties={k: _canonical_schema(v) for k, v in input_properties.items()},
+        input_required=input_required,
+    )
+
+
+def _canonical_schema(value: Any) -> Any:
+    """Sort keys of every schema object, keeping the order of property and class maps."""
+    if isinstance(value, list):
+        return [_canonical_schema(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key in sorted(value):
+        item = value[key]
+        if key in ("properties", "$defs") and isinstance(item, dict):
+            out[key] = {k: _canonical_schema(v) for k, v in item.items()}
+        elif key in ("default", "examples", "enum"):
+            out[key] = _sorted_data(item)
+        else:
+            out[key] = _canonical_schema(item)
+    return out
+
+
+def _sorted_data(value: Any) -> Any:
+    """JSON data (defaults, examples) with object keys sorted."""
+    if isinstance(value, dict):
+        return {k: _sorted_data(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_data(v) for v in value]
+    return value
