@@ -350,3 +350,17 @@ def test_client_helper_runs_an_endpoint(emu: FalEmulator) -> None:
         result = client.run(SDXL, {"prompt": "a cat"}, object_lifecycle=60)
     assert result["prompt"] == "a cat"
     assert emu.requests[-1].lifecycle_seconds == 60
+
+
+def test_internal_failure_answers_500_internal_error(
+    emu: FalEmulator, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("synthesis exploded")
+
+    monkeypatch.setattr(emu, "output_for", broken)
+    response = http.post(f"/{SDXL}", json={"prompt": "x"})
+    assert response.status_code == 500
+    assert response.json()["error_type"] == "internal_error"
+    assert "synthesis exploded" in response.json()["detail"]
+    assert emu.requests[-1].status == 500

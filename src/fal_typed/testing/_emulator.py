@@ -521,6 +521,11 @@ class FalEmulator:
                 answer = self._run(endpoint, subpath, body, fault, start_timeout, request_id)
         except _RequestError as error:
             answer = _request_error(error.status, error.error_type, error.detail, request_id)
+        except Exception as exc:  # a bug in the emulator: answer like fal's internal errors
+            detail = f"Emulator error: {type(exc).__name__}: {exc}"
+            answer = _request_error(500, "internal_error", detail, request_id)
+            if self._log is not None:
+                self._log(detail)
 
         recorded = dataclasses.replace(
             arrived,
