@@ -30,12 +30,12 @@ NOT_RUN_ERROR_TYPES = frozenset(
 
 def should_retry(response: httpx.Response, error_type: str | None) -> bool:
     """Whether a failed response may be retried without risking a second billed run."""
+    status = response.status_code
+    if status == 504 and response.headers.get("x-fal-request-timeout-type", "").lower() == "user":
+        return False  # the caller's own deadline: retrying would defeat it
     retryable = parse_retryable(response.headers.get("x-fal-retryable"))
     if retryable is not None:
         return retryable
-    status = response.status_code
-    if status == 504 and response.headers.get("x-fal-request-timeout-type", "").lower() == "user":
-        return False
     if status == 429:
         return True
     if status in (502, 503, 504):

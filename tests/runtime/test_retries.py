@@ -145,8 +145,9 @@ def test_retryable_header_false_wins(
 def test_user_start_timeout_never_retried(
     server: RecordingServer, client: FalClient, sleeps: list[float]
 ) -> None:
-    # no request id: would otherwise look like a gateway 504
-    server.script(Reply(504, {"detail": "timeout"}, {"X-Fal-Request-Timeout-Type": "user"}), OK)
+    # no request id and X-Fal-Retryable: true would otherwise both allow a retry
+    headers = {"X-Fal-Request-Timeout-Type": "user", "X-Fal-Retryable": "true"}
+    server.script(Reply(504, {"detail": "timeout"}, headers), OK)
     with pytest.raises(StartTimeoutError):
         run(client)
     assert len(server.requests) == 1
