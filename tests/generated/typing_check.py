@@ -1,0 +1,48 @@
+"""What an IDE shows for generated code, checked by ``mypy --strict`` (never executed).
+
+``tests/codegen/test_typing.py`` runs mypy on this file and requires zero errors; the sibling
+``typing_errors.py`` holds calls that mypy must reject.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, assert_type
+
+from fal_typed import Endpoint
+from fal_typed.models import ENDPOINT_IDS, get_endpoint
+from fal_typed.models.fal_ai.fast_sdxl import (
+    ENDPOINT,
+    FastSdxlInput,
+    FastSdxlOutput,
+    ImageSize,
+    fast_sdxl,
+)
+from fal_typed.models.fal_ai.hyper3d_rodin_v2_5 import hyper3d_rodin_v2_5
+from fal_typed.models.fal_ai.minimax_speech_02_hd import AudioSetting
+from fal_typed.models.fal_ai.wizper import wizper
+
+
+def check_fast_sdxl() -> None:
+    out = fast_sdxl(prompt="x")
+    assert_type(out, FastSdxlOutput)
+    assert_type(out.images[0].url, str)
+    assert_type(out.seed, int)
+    assert_type(out.timings, dict[str, float])
+    assert_type(fast_sdxl(FastSdxlInput(prompt="x")), FastSdxlOutput)
+    assert_type(fast_sdxl({"prompt": "x"}), FastSdxlOutput)
+    fast_sdxl(prompt="x", image_size="square_hd", num_images=2, seed=None, timeout=5.0)
+    fast_sdxl(prompt="x", image_size=ImageSize(width=512, height=512))
+    assert_type(ENDPOINT, Endpoint[FastSdxlInput, FastSdxlOutput])
+    assert_type(ENDPOINT.build_input(prompt="x"), FastSdxlInput)
+
+
+def check_literals_and_tuples() -> None:
+    settings = AudioSetting(sample_rate=44100, format="flac")
+    assert_type(settings.sample_rate, Literal[8000, 16000, 22050, 24000, 32000, 44100])
+    assert_type(wizper(audio_url="u").chunks[0].timestamp, tuple[float | None, float | None])
+    assert_type(hyper3d_rodin_v2_5(TAPose=True, seed=5).seed, int)
+
+
+def check_registry() -> None:
+    assert_type(ENDPOINT_IDS, tuple[str, ...])
+    assert_type(get_endpoint("fal-ai/fast-sdxl"), Endpoint[Any, Any])
