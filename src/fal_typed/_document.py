@@ -154,7 +154,7 @@ def _get_object(
 ) -> tuple[Mapping[str, Any], str]:
     """``parent[key]`` as a mapping (following ``$ref``), or a DocumentError naming ``pointer``."""
     if not isinstance(parent, Mapping) or key not in parent:
-        raise DocumentError(source, pointer, f"no {what}")
+        raise DocumentError(source, pointer, f"no {what} ({key!r})")
     value, at = _follow(openapi, parent[key], _join(pointer, key), source)
     if not isinstance(value, Mapping):
         raise DocumentError(source, at, f"{what} must be an object")

@@ -2,7 +2,8 @@
 
 Refresh after an intended change with (from the repository root):
 
-    .venv/bin/fal-typed generate tests/codegen/fixtures --out tests/codegen/golden --package goldenpkg
+    .venv/bin/fal-typed generate tests/codegen/fixtures --out tests/codegen/golden \
+        --package goldenpkg
 
 ``tests/codegen/test_typing.py`` runs ``mypy --strict`` over the golden package.
 """

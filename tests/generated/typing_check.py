@@ -1,7 +1,7 @@
 """What an IDE shows for generated code, checked by ``mypy --strict`` (never executed).
 
 ``tests/codegen/test_typing.py`` runs mypy on this file and requires zero errors; the sibling
-``typing_errors.py`` holds calls that mypy must reject.
+``typing_errors.py.txt`` holds calls that mypy must reject.
 """
 
 from __future__ import annotations
