@@ -52,6 +52,9 @@ demo: setup
 	$(BIN)/fal-typed generate
 	$(BIN)/python examples/demo.py --emulator
 
+golden: setup
+	$(BIN)/fal-typed generate tests/codegen/fixtures --out tests/codegen/golden --package goldenpkg
+
 bench: setup
 	$(BIN)/python bench/bench_import.py
 
