@@ -43,7 +43,7 @@ check-generated: setup
 package-check: setup
 	scripts/check_package.sh
 
-test: lint typecheck check-generated pytest package-check
+test: lint typecheck check-generated package-check pytest
 
 generate: setup
 	$(BIN)/fal-typed generate

@@ -1,7 +1,10 @@
 """Import-cost and memory benchmark (``make bench``); prints Markdown tables.
 
 Each figure is measured in fresh interpreter processes (median of ``--runs``), timed inside the
-process with ``perf_counter`` around the statement, so interpreter start-up noise is excluded:
+process with ``perf_counter`` around the statement, so interpreter start-up noise is excluded.
+fal-typed and fal_client are each installed alone into a fresh virtual environment, as users get
+them (the development environment has optional packages, e.g. click, that httpx imports when
+present):
 
 - ``get_endpoint`` in the repository's package (the 14 real endpoints) versus the same call in a
   synthetic catalogue of ``--catalogue`` endpoints generated from the same documents under other
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -33,17 +37,17 @@ print(t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def measure(stmt: str, runs: int, pythonpath: Path | None = None) -> tuple[float, float]:
+def measure(
+    python: Path, stmt: str, runs: int, pythonpath: Path | None = None
+) -> tuple[float, float]:
     """Median seconds of ``stmt`` and median peak RSS (KiB), over fresh processes."""
-    import os
-
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     times, rss = [], []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", TIMED.format(stmt=stmt)],
+            [str(python), "-c", TIMED.format(stmt=stmt)],
             check=True,
             capture_output=True,
             text=True,
@@ -67,7 +71,7 @@ def build_catalogue(root: Path, size: int) -> Path:
     for n in range(size - len(docs)):
         src = docs[n % len(docs)]
         data = json.loads(src.read_text())
-        openapi = data.get("openapi", data)
+        openapi = data["openapi"] if isinstance(data.get("openapi"), dict) else data
         old_id = "/".join(src.relative_to(REPO / "schemas").with_suffix("").parts)
         new_id = f"bench-owner{n % 7}/e{n:04d}-{src.stem}"
         openapi["paths"] = {
@@ -97,6 +101,18 @@ def generate(docs: Path, out: Path) -> None:
     )
 
 
+def venv(root: Path, name: str, *requirements: str) -> Path:
+    """A fresh virtual environment with only ``requirements``; returns its python."""
+    uv = REPO / ".tools" / "bin" / "uv"
+    path = root / name
+    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(path)], check=True)
+    python = path / "bin" / "python"
+    subprocess.run(
+        [str(uv), "pip", "install", "--quiet", "--python", str(python), *requirements], check=True
+    )
+    return python
+
+
 def row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -109,19 +125,19 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        small_docs = REPO / "schemas"
+        ours = venv(tmp, "fal-typed", str(REPO))
+        theirs = venv(tmp, "fal-client", "fal-client==1.0.3")
         big_docs = build_catalogue(tmp, args.catalogue)
-        generate(small_docs, tmp / "small")
+        generate(REPO / "schemas", tmp / "small")
         generate(big_docs, tmp / "big")
         n_big = len(list(big_docs.rglob("*.json")))
         stmt = f"from catalogue import get_endpoint; get_endpoint({ENDPOINT!r})"
-        small, _ = measure(stmt, args.runs, tmp / "small")
-        big, _ = measure(stmt, args.runs, tmp / "big")
-
-    fal_client, _ = measure("import fal_client", args.runs)
-    runtime, _ = measure("import fal_typed", args.runs)
-    one, rss_one = measure("import fal_typed.models.fal_ai.fast_sdxl", args.runs)
-    _, rss_bare = measure("pass", args.runs)
+        small, _ = measure(ours, stmt, args.runs, tmp / "small")
+        big, _ = measure(ours, stmt, args.runs, tmp / "big")
+        fal_client, _ = measure(theirs, "import fal_client", args.runs)
+        runtime, _ = measure(ours, "import fal_typed", args.runs)
+        one, rss_one = measure(ours, "import fal_typed.models.fal_ai.fast_sdxl", args.runs)
+        _, rss_bare = measure(ours, "pass", args.runs)
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT MET"

@@ -56,6 +56,24 @@ def test_generate_writes_package_and_check_is_clean(
     assert capsys.readouterr().out == ""
 
 
+def test_generate_reports_each_endpoint_and_what_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = _copy_fixtures(tmp_path, ["const", "big_int"])
+    args = [str(docs), "--out", str(tmp_path / "out"), "--package", "myapp"]
+    assert main(["generate", *args]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert "2 endpoints" in first[0] and "(2 new or updated, 0 files removed)" in first[0]
+    assert first[1].split() == ["fixtures/big-int", "myapp.fixtures.big_int", "(new)"]
+    assert first[2].split() == ["fixtures/const", "myapp.fixtures.const", "(new)"]
+    (docs / "big_int.json").unlink()
+    assert main(["generate", *args]) == 0
+    second = capsys.readouterr().out.splitlines()
+    assert "(0 new or updated, 1 files removed)" in second[0]
+    assert second[1].split() == ["fixtures/const", "myapp.fixtures.const", "(unchanged)"]
+    assert second[2].strip().endswith("myapp/fixtures/big_int.py")
+
+
 def test_check_prints_a_diff_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -201,7 +219,7 @@ def _shuffled(value: Any, rng: random.Random) -> Any:
 
 def test_output_does_not_depend_on_key_order_or_file_order(tmp_path: Path) -> None:
     documents = find_documents([SCHEMAS, FIXTURES])
-    reference = build_package(documents, "pkg", display_bases=[ROOT])
+    reference = build_package(documents, "pkg", display_bases=[ROOT]).files
     rng = random.Random(1234)
     shuffled_dir = tmp_path / "shuffled"
     copies = []
@@ -212,7 +230,7 @@ def test_output_does_not_depend_on_key_order_or_file_order(tmp_path: Path) -> No
         target.write_text(json.dumps(_shuffled(json.loads(doc.read_text()), rng)))
         copies.append(target)
     rng.shuffle(copies)
-    again = build_package(copies, "pkg", display_bases=[shuffled_dir])
+    again = build_package(copies, "pkg", display_bases=[shuffled_dir]).files
     assert again == reference
 
 

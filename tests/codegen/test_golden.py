@@ -37,7 +37,7 @@ def golden_build() -> dict[str, bytes]:
         GOLDEN_PACKAGE,
         display_bases=[ROOT],
         regenerate="fal-typed generate",
-    )
+    ).files
 
 
 def test_golden_files_match_byte_for_byte(golden_build: dict[str, bytes]) -> None:

@@ -7,7 +7,6 @@ that endpoint and returns its ``Endpoint``.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Any
 
@@ -45,6 +44,8 @@ def get_endpoint(endpoint_id: str) -> Endpoint[Any, Any]:
     try:
         module = _MODULES[endpoint_id]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(endpoint_id, _MODULES, n=3, cutoff=0.6)
         hint = "; did you mean " + " or ".join(map(repr, close)) + "?" if close else ""
         raise KeyError(f"unknown endpoint id {endpoint_id!r}{hint}") from None
