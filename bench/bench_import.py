@@ -37,25 +37,37 @@ print(t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def measure(
-    python: Path, stmt: str, runs: int, pythonpath: Path | None = None
-) -> tuple[float, float]:
-    """Median seconds of ``stmt`` and median peak RSS (KiB), over fresh processes."""
+Case = tuple[Path, str, "Path | None"]  # python, statement, PYTHONPATH
+
+
+def _run(case: Case) -> tuple[float, float]:
+    python, stmt, pythonpath = case
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    times, rss = [], []
+    out = subprocess.run(
+        [str(python), "-c", TIMED.format(stmt=stmt)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def measure(cases: list[Case], runs: int) -> list[tuple[float, float]]:
+    """Median seconds and median peak RSS (KiB) of each case, over fresh processes.
+
+    The cases take turns (one run of each per round), so a machine that gets busier or
+    quieter during the benchmark shifts them all alike and their ratios stay fair.
+    """
+    samples: list[list[tuple[float, float]]] = [[] for _ in cases]
     for _ in range(runs):
-        out = subprocess.run(
-            [str(python), "-c", TIMED.format(stmt=stmt)],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-        ).stdout.split()
-        times.append(float(out[0]))
-        rss.append(float(out[1]))
-    return statistics.median(times), statistics.median(rss)
+        for i, case in enumerate(cases):
+            samples[i].append(_run(case))
+    return [
+        (statistics.median(t for t, _ in s), statistics.median(r for _, r in s)) for s in samples
+    ]
 
 
 def build_catalogue(root: Path, size: int) -> Path:
@@ -86,6 +98,7 @@ def build_catalogue(root: Path, size: int) -> Path:
 
 
 def generate(docs: Path, out: Path) -> None:
+    """Generate package ``catalogue`` from ``docs`` into ``out``, compiled to bytecode."""
     subprocess.run(
         [
             str(Path(sys.executable).parent / "fal-typed"),
@@ -99,6 +112,7 @@ def generate(docs: Path, out: Path) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(out)], check=True)
 
 
 def venv(root: Path, name: str, *requirements: str) -> Path:
@@ -107,8 +121,20 @@ def venv(root: Path, name: str, *requirements: str) -> Path:
     path = root / name
     subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(path)], check=True)
     python = path / "bin" / "python"
+    # Compiled like a pip install, so no run pays for compiling (PYTHONDONTWRITEBYTECODE may be
+    # set, and uv does not compile by default).
     subprocess.run(
-        [str(uv), "pip", "install", "--quiet", "--python", str(python), *requirements], check=True
+        [
+            str(uv),
+            "pip",
+            "install",
+            "--quiet",
+            "--compile-bytecode",
+            "--python",
+            str(python),
+            *requirements,
+        ],
+        check=True,
     )
     return python
 
@@ -132,12 +158,18 @@ def main() -> None:
         generate(big_docs, tmp / "big")
         n_big = len(list(big_docs.rglob("*.json")))
         stmt = f"from catalogue import get_endpoint; get_endpoint({ENDPOINT!r})"
-        small, _ = measure(ours, stmt, args.runs, tmp / "small")
-        big, _ = measure(ours, stmt, args.runs, tmp / "big")
-        fal_client, _ = measure(theirs, "import fal_client", args.runs)
-        runtime, _ = measure(ours, "import fal_typed", args.runs)
-        one, rss_one = measure(ours, "import fal_typed.models.fal_ai.fast_sdxl", args.runs)
-        _, rss_bare = measure(ours, "pass", args.runs)
+        results = measure(
+            [
+                (ours, stmt, tmp / "small"),
+                (ours, stmt, tmp / "big"),
+                (theirs, "import fal_client", None),
+                (ours, "import fal_typed", None),
+                (ours, "import fal_typed.models.fal_ai.fast_sdxl", None),
+                (ours, "pass", None),
+            ],
+            args.runs,
+        )
+        (small, _), (big, _), (fal_client, _), (runtime, _), (one, rss_one), (_, rss_bare) = results
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT MET"

@@ -187,19 +187,18 @@ def _print_summary(
     package: str, target: Path, generated: GeneratedPackage, before: dict[str, bytes]
 ) -> None:
     """One line per endpoint: its module, and whether this run changed it."""
-    changed = 0
     lines = []
     width = max(map(len, generated.modules), default=0)
     for endpoint_id, rel in sorted(generated.modules.items()):
         old = before.get(rel)
         status = "new" if old is None else "unchanged" if old == generated.files[rel] else "updated"
-        changed += status != "unchanged"
         dotted = f"{package}.{rel.removesuffix('.py').replace('/', '.')}"
         lines.append(f"  {endpoint_id:<{width}}  {dotted}  ({status})")
     removed = sorted(set(before) - set(generated.files))
     lines.extend(f"  removed {target.joinpath(rel).as_posix()}" for rel in removed)
+    written = sum(before.get(rel) != data for rel, data in generated.files.items())
     print(
         f"fal-typed generate: {len(generated.modules)} endpoints in {target.as_posix()} "
-        f"({changed} new or updated, {len(removed)} files removed)"
+        f"({written} files new or updated, {len(removed)} removed)"
     )
     print("\n".join(lines))

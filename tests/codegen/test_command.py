@@ -63,13 +63,14 @@ def test_generate_reports_each_endpoint_and_what_changed(
     args = [str(docs), "--out", str(tmp_path / "out"), "--package", "myapp"]
     assert main(["generate", *args]) == 0
     first = capsys.readouterr().out.splitlines()
-    assert "2 endpoints" in first[0] and "(2 new or updated, 0 files removed)" in first[0]
+    # two modules, the registry, the owner registry and _base.py
+    assert "2 endpoints" in first[0] and "(5 files new or updated, 0 removed)" in first[0]
     assert first[1].split() == ["fixtures/big-int", "myapp.fixtures.big_int", "(new)"]
     assert first[2].split() == ["fixtures/const", "myapp.fixtures.const", "(new)"]
     (docs / "big_int.json").unlink()
     assert main(["generate", *args]) == 0
     second = capsys.readouterr().out.splitlines()
-    assert "(0 new or updated, 1 files removed)" in second[0]
+    assert "(2 files new or updated, 1 removed)" in second[0]  # both registries changed
     assert second[1].split() == ["fixtures/const", "myapp.fixtures.const", "(unchanged)"]
     assert second[2].strip().endswith("myapp/fixtures/big_int.py")
 

@@ -4,6 +4,7 @@
 Input models reject unknown keys, so a misspelt argument fails before anything is sent; output
 models keep unknown keys (``model_extra``, returned by ``model_dump``), so a field the server adds
 later is not lost. Both accept Python field names as well as the JSON names (aliases) on input.
+Validators are built on first use (``defer_build``), so importing an endpoint module is cheap.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class InputModel(BaseModel):
         populate_by_name=True,
         protected_namespaces=(),
         regex_engine="python-re",
+        defer_build=True,
     )
 
 
@@ -32,4 +34,5 @@ class OutputModel(BaseModel):
         populate_by_name=True,
         protected_namespaces=(),
         regex_engine="python-re",
+        defer_build=True,
     )
