@@ -68,7 +68,8 @@ class FalClient:
             (sent as ``id:secret``), read when a request is made.
         base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
         timeout: default HTTP timeout of every request (seconds or ``httpx.Timeout``;
-            None disables it).
+            None disables it). Default: 600 s (10 s to connect), or the ``http_client``'s own
+            timeout when one is given.
         max_retries: retries of requests that provably did not run (see the README's table).
         http_client: an ``httpx.Client`` to use as is (proxies, custom transports). The
             caller keeps ownership: ``close()`` does not close it.
@@ -81,7 +82,7 @@ class FalClient:
         key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
     ) -> None:
@@ -93,10 +94,14 @@ class FalClient:
             raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
         self._key = key or None
         self.base_url = url
-        self.timeout = timeout
         self.max_retries = max_retries
         self._owns_http_client = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(timeout=timeout)
+        if http_client is None:
+            self.timeout = DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
+            http_client = httpx.Client(timeout=self.timeout)
+        else:
+            self.timeout = http_client.timeout if isinstance(timeout, NotGiven) else timeout
+        self._http = http_client
 
     def __repr__(self) -> str:
         return f"FalClient(base_url={self.base_url!r}, max_retries={self.max_retries})"

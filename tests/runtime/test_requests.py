@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import fal_typed
-from fal_typed import FalClient, MissingCredentialsError
+from fal_typed import FalClient, MissingCredentialsError, RequestOutcomeUnknownError
 
 from ._server import RecordingServer, Reply
 from .conftest import KEY
@@ -221,6 +221,31 @@ def test_caller_supplied_http_client_is_used_and_not_closed(server: RecordingSer
     assert server.requests[0].headers["x-proxy-tag"] == "mine"
     assert not http.is_closed
     http.close()
+
+
+def test_caller_supplied_http_client_keeps_its_timeout(
+    server: RecordingServer, sleeps: list[float]
+) -> None:
+    server.script(Reply(delay=0.5))
+    http = httpx.Client(timeout=0.1)
+    with FalClient("k", base_url=server.url, http_client=http) as c:
+        assert c.timeout == httpx.Timeout(0.1)
+        with pytest.raises(RequestOutcomeUnknownError):
+            c.run("fal-ai/x", {})
+    http.close()
+
+
+def test_timeout_argument_beats_http_client_timeout(server: RecordingServer) -> None:
+    http = httpx.Client(timeout=0.1)
+    server.script(Reply(delay=0.3))
+    with FalClient("k", base_url=server.url, http_client=http, timeout=5.0) as c:
+        assert c.run("fal-ai/x", {}) == {"ok": True}
+    http.close()
+
+
+def test_default_timeout() -> None:
+    with FalClient("k") as c:
+        assert c.timeout == httpx.Timeout(600.0, connect=10.0)
 
 
 def test_own_http_client_closed_on_exit(server: RecordingServer) -> None:
