@@ -17,7 +17,10 @@ from fal_typed._version import __version__
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fal-typed",
-        description="Typed SDK tooling for fal.ai endpoints: generate clients, run an emulator.",
+        description=(
+            "Typed SDK tooling for fal.ai endpoints: generate clients, run an emulator, "
+            "pull documents from fal and diff them."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"fal-typed {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -77,7 +80,114 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the only accepted API key (default: accept any non-empty key)",
     )
+    _add_pull(sub)
+    _add_diff(sub)
     return parser
+
+
+def _add_pull(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pull = sub.add_parser(
+        "pull",
+        help="download endpoint documents from fal into schemas/ (or --out)",
+        description=(
+            "Download fal's OpenAPI document of each ENDPOINT_ID (or, with --all, of every "
+            "endpoint in fal's model list) and save it as OUT/<endpoint id>.json. Documents "
+            "without an Input and Output schema are refused; unchanged documents are not "
+            "rewritten; OUT/MANIFEST.tsv records each saved document's source URL, sha256 and "
+            "fetch time. Exit code 0 only if every endpoint succeeded."
+        ),
+        epilog=(
+            "environment: FAL_TYPED_OPENAPI_URL and FAL_TYPED_MODELS_URL replace the default "
+            "URLs; FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) is sent to the model list API "
+            "when set (it is optional there)."
+        ),
+    )
+    pull.add_argument(
+        "endpoint_ids",
+        nargs="*",
+        metavar="ENDPOINT_ID",
+        help="endpoint ids to download, e.g. fal-ai/flux/dev",
+    )
+    pull.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_endpoints",
+        help="download every endpoint of fal's model list (GET <models-url>?expand=openapi-3.0)",
+    )
+    pull.add_argument(
+        "--category",
+        default=None,
+        help="with --all: only this model-list category (e.g. text-to-image)",
+    )
+    pull.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory to save documents in (default: schemas/ of this project)",
+    )
+    pull.add_argument(
+        "--openapi-url",
+        default=None,
+        metavar="URL",
+        help="per-endpoint document URL, called with ?endpoint_id=<id> (default: "
+        "$FAL_TYPED_OPENAPI_URL or https://fal.ai/api/openapi/queue/openapi.json)",
+    )
+    pull.add_argument(
+        "--models-url",
+        default=None,
+        metavar="URL",
+        help="model list URL for --all (default: $FAL_TYPED_MODELS_URL or "
+        "https://api.fal.ai/v1/models)",
+    )
+    pull.add_argument(
+        "--page-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --all: models per page (limit=N, default 50)",
+    )
+    pull.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="HTTP timeout per request (default 30)",
+    )
+    pull.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="retries of a request after a connection error, a timeout, 429 or 5xx (default 2)",
+    )
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = sub.add_parser(
+        "diff",
+        help="compare two versions of endpoint documents and classify the changes",
+        description=(
+            "Compare two documents, or two directories of documents matched by endpoint id. "
+            "Reports endpoints added/removed and, for each endpoint's input and output, fields "
+            "added/removed, required <-> optional, type, nullability, enum, default and "
+            "constraint changes, each marked BREAKING (callers' code may fail) or change. "
+            "Exit code: 0; 1 with --fail-on-breaking when a breaking change was found; 2 when "
+            "a document cannot be read."
+        ),
+    )
+    diff.add_argument("old", type=Path, metavar="OLD", help="the old document or directory")
+    diff.add_argument("new", type=Path, metavar="NEW", help="the new document or directory")
+    diff.add_argument(
+        "--json",
+        action="store_true",
+        dest="as_json",
+        help='print a JSON report instead (format "fal-typed-diff/1")',
+    )
+    diff.add_argument(
+        "--fail-on-breaking",
+        action="store_true",
+        help="exit 1 when any change is breaking",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,11 +200,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             return generate_command(
                 args.paths, out=args.out, package=args.package, check=args.check
             )
+        if args.command == "pull":
+            from fal_typed_codegen._pull import pull_command
+
+            return pull_command(
+                args.endpoint_ids,
+                all_endpoints=args.all_endpoints,
+                category=args.category,
+                out=args.out,
+                openapi_url=args.openapi_url,
+                models_url=args.models_url,
+                page_size=args.page_size,
+                timeout=args.timeout,
+                retries=args.retries,
+            )
+        if args.command == "diff":
+            from fal_typed_codegen._diff import diff_command
+
+            return diff_command(
+                args.old, args.new, as_json=args.as_json, fail_on_breaking=args.fail_on_breaking
+            )
         from fal_typed.testing._serve import emulate_command
 
         return emulate_command(args.paths, port=args.port, key=args.key)
     except ModuleNotFoundError as exc:
-        extra = "codegen" if args.command == "generate" else "emulator"
+        extra = "emulator" if args.command == "emulate" else "codegen"
         print(
             f"fal-typed {args.command}: missing dependency {exc.name!r}; "
             f"install it with: pip install 'fal-typed[{extra}]'",

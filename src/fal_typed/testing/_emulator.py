@@ -23,6 +23,7 @@ import httpx
 
 from fal_typed._document import EndpointDocument, find_documents, load_document
 
+from ._catalog import MODELS_PATH, CatalogError, DocumentOverride, model_entry, models_page
 from ._faults import DEFAULT_ERROR_TYPES, Fault
 
 if TYPE_CHECKING:
@@ -159,8 +160,11 @@ class FalEmulator:
        ``num_images``/``image_size`` shape ``images``.
 
     Every JSON answer carries ``x-fal-request-id``. Each document is also served at
-    ``GET /api/openapi/queue/openapi.json?endpoint_id=<id>``. Everything received is in
-    :attr:`requests`.
+    ``GET /api/openapi/queue/openapi.json?endpoint_id=<id>`` (:attr:`openapi_url`), and all of
+    them by fal's model-list API ``GET /v1/models?expand=openapi-3.0&limit=N[&category=C]
+    [&cursor=...]`` (:attr:`models_url`; key optional, checked when sent). Tests can change
+    what those serve: :meth:`add_model_entry`, :meth:`override_document`. Everything received
+    is in :attr:`requests`.
 
     Args:
         schemas: documents (files, directories searched for ``*.json``, or already parsed
@@ -203,6 +207,8 @@ class FalEmulator:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults: list[_PendingFault] = []
+        self._extra_models: list[Any] = []
+        self._document_overrides: dict[str, DocumentOverride] = {}
         self._closing = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -288,6 +294,17 @@ class FalEmulator:
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:54321`` (use as FalClient's ``base_url``)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def openapi_url(self) -> str:
+        """The per-endpoint document URL (fal's ``https://fal.ai/api/openapi/queue/openapi.json``),
+        called with ``?endpoint_id=<id>``."""
+        return self.url + OPENAPI_PATH
+
+    @property
+    def models_url(self) -> str:
+        """The model-list URL (fal's ``https://api.fal.ai/v1/models``)."""
+        return self.url + MODELS_PATH
 
     @property
     def endpoints(self) -> list[str]:
@@ -436,11 +453,53 @@ class FalEmulator:
         with self._lock:
             return list(self._requests)
 
+    def add_model_entry(self, entry: Any) -> None:
+        """List ``entry`` in ``GET /v1/models`` after the loaded documents, exactly as given.
+
+        Any JSON value works, so tests can serve what fal might: hostile ids
+        (``{"endpoint_id": "../x", "openapi": {...}}``), entries without ``openapi``, or not
+        even an object. Cleared by :meth:`reset`.
+        """
+        with self._lock:
+            self._extra_models.append(entry)
+
+    def override_document(
+        self,
+        endpoint_id: str,
+        *,
+        status: int = 200,
+        body: Any = None,
+        times: int | None = None,
+    ) -> None:
+        """Change what ``GET /api/openapi/queue/openapi.json?endpoint_id=<id>`` answers.
+
+        ``body`` bytes are sent as they are (e.g. invalid JSON), any other value as JSON; with
+        no body a non-200 ``status`` gets fal's ``{"detail": ...}`` (e.g. ``status=404``: fal
+        has no document for some endpoints). The id need not be loaded. ``times`` limits how
+        many requests are answered this way (None: until :meth:`reset`). The model list is not
+        affected.
+        """
+        if body is None:
+            if status == 200:
+                raise ValueError("override_document needs a body for status 200")
+            payload = _json_bytes({"detail": f"No OpenAPI document for {endpoint_id!r}."})
+        elif isinstance(body, bytes):
+            payload = body
+        else:
+            payload = _json_bytes(body)
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 (or None)")
+        with self._lock:
+            self._document_overrides[endpoint_id] = DocumentOverride(status, payload, times)
+
     def reset(self) -> None:
-        """Forget recorded requests and pending faults; restore the start delays."""
+        """Forget recorded requests, pending faults, added model entries and document
+        overrides; restore the start delays."""
         with self._lock:
             self._requests.clear()
             self._faults.clear()
+            self._extra_models.clear()
+            self._document_overrides.clear()
             self._start_delay = self._initial_start_delay
             self._endpoint_delays.clear()
 
@@ -505,6 +564,8 @@ class FalEmulator:
         try:
             if method == "GET" and split.path == OPENAPI_PATH:
                 answer = self._openapi(split.query, request_id)
+            elif method == "GET" and split.path.rstrip("/") == MODELS_PATH:
+                answer = self._models(split.query, headers, request_id)
             else:
                 self._check_auth(headers.get("authorization"))
                 route = self._route(split.path)
@@ -561,11 +622,32 @@ class FalEmulator:
 
     def _openapi(self, query: str, request_id: str) -> _Answer:
         values = parse_qs(query).get("endpoint_id", [])
+        with self._lock:
+            override = self._document_overrides.get(values[0]) if values else None
+            if override is not None and override.remaining is not None:
+                override.remaining -= 1
+                if override.remaining <= 0:
+                    del self._document_overrides[values[0]]
+        if override is not None:
+            return _Answer(override.status, override.body, request_id=request_id)
         endpoint = self._routes.get(values[0]) if values else None
         if endpoint is None:
             wanted = values[0] if values else ""
             raise _RequestError(404, "not_found", f"No OpenAPI document for {wanted!r}.")
         return _Answer(200, _json_bytes(endpoint.document.openapi), request_id=request_id)
+
+    def _models(self, query: str, headers: httpx.Headers, request_id: str) -> _Answer:
+        # The key is optional on fal's model list, but one that is sent must be valid.
+        if "authorization" in headers:
+            self._check_auth(headers.get("authorization"))
+        with self._lock:
+            extra = list(self._extra_models)
+        entries = [model_entry(self._endpoints[i].document) for i in sorted(self._endpoints)]
+        try:
+            page = models_page([*entries, *extra], query)
+        except CatalogError as error:
+            raise _RequestError(400, "bad_request", str(error)) from None
+        return _Answer(200, _json_bytes(page), request_id=request_id)
 
     def _run(
         self,
