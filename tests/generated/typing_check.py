@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, assert_type
+from typing import Any, Literal
+
+from typing_extensions import assert_type  # typing.assert_type needs Python 3.11
 
 from fal_typed import Endpoint
 from fal_typed.models import ENDPOINT_IDS, get_endpoint
