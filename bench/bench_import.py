@@ -6,9 +6,10 @@ fal-typed and fal_client are each installed alone into a fresh virtual environme
 them (the development environment has optional packages, e.g. click, that httpx imports when
 present):
 
-- ``get_endpoint`` in the repository's package (the 14 real endpoints) versus the same call in a
-  synthetic catalogue of ``--catalogue`` endpoints generated from the same documents under other
-  ids (target: at most 1.05x), and versus ``import fal_client`` (target: no more).
+- ``get_endpoint`` in a package generated from ``schemas/`` (the 14 real endpoints) versus the
+  same call in a synthetic catalogue of ``--catalogue`` endpoints generated from the same
+  documents under other ids (target: at most 1.05x), and versus ``import fal_client`` (target:
+  no more).
 - ``import fal_typed`` alone, and resident memory after importing one endpoint module.
 """
 
