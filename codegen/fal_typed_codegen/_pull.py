@@ -5,6 +5,11 @@
   (following ``next_cursor`` while ``has_more``) and saves each entry
   ``{"endpoint_id", "metadata", "openapi"}`` as it is listed.
 
+A per-endpoint pull into a file that holds a model-list entry (from ``--all``, or any
+``{"metadata", "openapi"}`` file) replaces only its ``openapi`` and keeps the rest: fal's
+per-endpoint document lacks the list's metadata (display name, description) that the generator
+uses in docstrings. ``pull --all`` refreshes the metadata too.
+
 Every document must parse (:func:`fal_typed._document.parse_document`: Input and Output found)
 before it is saved as ``<out>/<endpoint id>.json``: pretty-printed JSON (2-space indent, keys in
 the order served, UTF-8, final newline), written atomically. A document whose JSON equals the
@@ -116,6 +121,17 @@ def save_document(path: Path, data: Any) -> tuple[Status, bytes]:
     return status, payload
 
 
+def _entry_at(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path`` if it is a model-list entry (has an ``openapi`` object)."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("openapi"), dict):
+        return data
+    return None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -174,6 +190,11 @@ class _Puller:
                 detail = f"HTTP 404: no document for this endpoint at {openapi_url}"
             self.fail(endpoint_id, detail)
             return
+        envelope = _entry_at(document_path(self.out, endpoint_id))
+        if envelope is not None and isinstance(data, dict):
+            # The saved file is a model-list entry: keep its envelope (endpoint_id and the
+            # model list's metadata, which the bare document lacks), replace its document.
+            data = {**envelope, "openapi": data}
         try:
             described = parse_document(data, endpoint_id).endpoint_id
         except DocumentError:
@@ -181,7 +202,10 @@ class _Puller:
         if described != endpoint_id:
             # fal serves an alias's document under its target's id: keep the id asked for in
             # the file (a model-list entry), so the file name and the endpoint id agree.
-            data = {"endpoint_id": endpoint_id, "openapi": data}
+            if isinstance(data, dict) and isinstance(data.get("openapi"), dict):
+                data = {"endpoint_id": endpoint_id, **data}
+            else:
+                data = {"endpoint_id": endpoint_id, "openapi": data}
         self.store(endpoint_id, data, source)
 
     def pull_entry(self, entry: Any, source: str) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from fal_typed.testing import FalEmulator
 from fal_typed_codegen._manifest import read_manifest
 from fal_typed_codegen._pull import serialize
 
-from .conftest import KEY, Run, openapi_of, read_json
+from .conftest import KEY, SCHEMAS, Run, openapi_of, read_json
 
 Cli = Callable[..., Run]
 TEXT_TO_IMAGE = [
@@ -313,3 +314,25 @@ def test_usage_errors(cli: Cli, tmp_path: Path, args: list[str]) -> None:
     run = cli(*args, "--out", tmp_path)
     assert run.code == 2 and run.err.startswith("fal-typed pull: ")
     assert _files(tmp_path) == []
+
+
+def test_a_saved_model_list_entry_keeps_its_envelope(
+    emu: FalEmulator, cli: Cli, tmp_path: Path
+) -> None:
+    saved = tmp_path / "fal-ai" / "wizper.json"
+    saved.parent.mkdir(parents=True)
+    shutil.copyfile(SCHEMAS / "fal-ai" / "wizper.json", saved)  # {"metadata", "openapi"}
+    original = saved.read_bytes()
+    run = cli("pull", "fal-ai/wizper", "--out", tmp_path)
+    assert run.code == 0 and "1 unchanged" in run.out
+    assert saved.read_bytes() == original
+
+    changed = openapi_of("fal-ai/wizper")
+    changed["info"]["version"] = "2.0.0"
+    emu.override_document("fal-ai/wizper", body=changed)
+    run = cli("pull", "fal-ai/wizper", "--out", tmp_path)
+    assert run.code == 0 and "1 updated" in run.out
+    before = json.loads(original)
+    after = read_json(saved)
+    assert list(after) == list(before) == ["metadata", "openapi"]
+    assert after == {**before, "openapi": changed}
