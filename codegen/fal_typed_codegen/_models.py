@@ -380,19 +380,23 @@ def _input_fields(tree: ast.Module, code: str, input_class: str) -> dict[str, Mo
         if python_name == "model_config":
             continue
         annotation = stmt.annotation
-        alias: str | None = None
+        # The alias is in ``Annotated[T, Field(alias=...)]``, or in ``= Field(..., alias=...)``
+        # when the field's name shadows a class name (``Field`` may be imported under an alias).
+        calls: list[ast.expr] = [stmt.value] if stmt.value is not None else []
         if (
             isinstance(annotation, ast.Subscript)
             and isinstance(annotation.value, ast.Name)
-            and annotation.value.id == "Annotated"
+            and annotation.value.id.startswith("Annotated")
             and isinstance(annotation.slice, ast.Tuple)
         ):
-            for meta in annotation.slice.elts[1:]:
-                if isinstance(meta, ast.Call):
-                    for kw in meta.keywords:
-                        if kw.arg == "alias" and isinstance(kw.value, ast.Constant):
-                            alias = str(kw.value.value)
+            calls.extend(annotation.slice.elts[1:])
             annotation = annotation.slice.elts[0]
+        alias: str | None = None
+        for meta in calls:
+            if isinstance(meta, ast.Call):
+                for kw in meta.keywords:
+                    if kw.arg == "alias" and isinstance(kw.value, ast.Constant):
+                        alias = str(kw.value.value)
         text = ast.get_source_segment(code, annotation) or ast.unparse(annotation)
         json_name = alias if alias is not None else python_name
         fields[json_name] = ModelField(json_name, python_name, " ".join(text.split()))

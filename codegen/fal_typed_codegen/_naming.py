@@ -13,6 +13,7 @@ Rules (also in the README):
   the first keeps the name; the others get ``_2``, ``_3``, ... in that order.
 - Class names come from schema names: the part after the last ``__``
   (``registry__image__fast_sdxl__models__Image`` -> ``Image``), converted to PascalCase.
+- Accented letters lose their accents first (``Ünïcode`` -> ``Unicode``, ``café`` -> ``cafe``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+import unicodedata
 from collections.abc import Iterable
 
 __all__ = [
@@ -74,9 +76,20 @@ RESERVED_CLASS_NAMES = frozenset(
 _NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
 
 
+def _ascii(text: str) -> str:
+    """Accents dropped (``Ünïcode`` -> ``Unicode``); other non-ASCII characters are kept (and
+    then replaced like any other character that is not a letter, digit or ``_``)."""
+    return "".join(
+        c
+        if c.isascii()
+        else (unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode() or c)
+        for c in text
+    )
+
+
 def python_identifier(text: str, reserved: Iterable[str] = RESERVED_MODULE_NAMES) -> str:
     """Lowercase ``text``, map other characters to ``_``, fix leading digits and keywords."""
-    name = _NON_IDENT.sub("_", text.lower()) or "_"
+    name = _NON_IDENT.sub("_", _ascii(text).lower()) or "_"
     if name[0].isdigit():
         name = "m_" + name
     if name in set(reserved):
@@ -117,7 +130,7 @@ def class_name(raw: str, reserved: Iterable[str] = RESERVED_CLASS_NAMES) -> str:
     """A PascalCase class name from a schema name (see module docstring)."""
     parts = [p for p in raw.split("__") if p.strip("_")]
     last = parts[-1] if parts else raw
-    words = [w for w in _NON_IDENT.sub(" ", last).replace("_", " ").split() if w]
+    words = [w for w in _NON_IDENT.sub(" ", _ascii(last)).replace("_", " ").split() if w]
     name = "".join(w[0].upper() + w[1:] for w in words) or "Model"
     if name[0].isdigit():
         name = "M" + name

@@ -33,6 +33,10 @@ _WRAPPER_NAMES = frozenset(
         *REQUEST_OPTIONS,
         "input",
         "arguments",
+        # Builtins the wrapper's body uses.
+        "dict",
+        "str",
+        "TypeError",
         "ENDPOINT",
         "NOT_GIVEN",
         "NotGiven",
@@ -125,7 +129,8 @@ def _allowed(schema: dict[str, Any]) -> tuple[list[Any], bool]:
     open_ = False
     for branch in schema.get("anyOf", [schema]):
         if "enum" in branch:
-            values.extend(v for v in branch["enum"] if v is not None and v not in values)
+            seen = {_json(v) for v in values}
+            values.extend(v for v in branch["enum"] if v is not None and _json(v) not in seen)
         elif "string" in schema_types(branch):
             open_ = True
     return values, open_

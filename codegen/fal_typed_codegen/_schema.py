@@ -79,6 +79,10 @@ _DROPPED_KEYS = frozenset(
         "ui",
     }
 )
+# Keys that make a schema without ``type`` something other than a plain object.
+_NON_OBJECT_KEYS = frozenset(
+    {"$ref", "anyOf", "oneOf", "enum", "const", "items", "prefixItems", "not"}
+)
 # Keys whose value is one subschema / a list of subschemas / a map of name -> subschema.
 _SUBSCHEMA_KEYS = ("items", "additionalProperties")
 _SIBLINGS_OF_REF = ("description", "default", "examples")
@@ -120,6 +124,18 @@ def accepts_null(schema: dict[str, Any]) -> bool:
 
 def _is_model(schema: dict[str, Any]) -> bool:
     return bool(schema.get("properties")) and schema.get("type", "object") == "object"
+
+
+def _is_open(schema: dict[str, Any]) -> bool:
+    """Whether an object schema accepts properties it does not list.
+
+    ``additionalProperties: true`` or a schema does; so does an object without ``properties``
+    and without ``additionalProperties`` (nothing is known about its keys).
+    """
+    extra = schema.get("additionalProperties")
+    if extra is None:
+        return "properties" not in schema
+    return extra is True or (isinstance(extra, dict) and extra.get("not") is None)
 
 
 @dataclass
@@ -175,9 +191,9 @@ class _Normalizer:
 
     def model(self, schema: dict[str, Any], pointer: str, side: Side, hint: str) -> dict[str, Any]:
         """Normalize an object schema that becomes a class."""
-        props = schema.get("properties")
+        props = schema.get("properties", {})
         if not isinstance(props, dict):
-            raise self.error(pointer, "expected an object schema with properties")
+            raise self.error(pointer + "/properties", "properties must be an object")
         order = schema.get("x-fal-order-properties")
         ordered: list[str] = [
             name for name in (order if isinstance(order, list) else []) if name in props
@@ -197,6 +213,8 @@ class _Normalizer:
         out: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             out["required"] = required
+        if side == "input" and _is_open(schema):
+            out["additionalProperties"] = True  # extra keys allowed (their values unchecked)
         if isinstance(schema.get("description"), str):
             out["description"] = schema["description"]
         return out
@@ -229,9 +247,15 @@ class _Normalizer:
             return self._with(_any_of([inner, {"type": "null"}]), annotations)
 
         if "$ref" in schema:
-            target, target_pointer = self.resolve(schema.pop("$ref"), pointer + "/$ref")
+            ref = schema.pop("$ref")
+            target, target_pointer = self.resolve(ref, pointer + "/$ref")
+            constraints = {k: v for k, v in schema.items() if k in _CONSTRAINT_KEYS}
+            if constraints and not _is_model(target):
+                # JSON Schema 2020-12: keywords beside $ref apply too (``allOf [$ref, rest]``).
+                merged = self._merge_all_of([{"$ref": ref}], pointer, constraints)
+                return self._with(self.node(merged, pointer, side, hint), annotations)
+            # Other keys next to a $ref (e.g. ``type: object`` beside a class) are dropped.
             result = self._reference(target, target_pointer, side, hint)
-            # Other keys next to $ref are rare; constraints there are dropped.
             return self._with(result, annotations)
 
         if "allOf" in schema:
@@ -300,8 +324,11 @@ class _Normalizer:
                 and bound in schema
             ):
                 schema[exclusive] = schema.pop(bound)
-        if "pattern" in schema and not _compiles(schema["pattern"]):
-            schema.pop("pattern")
+        for key in sorted(_CONSTRAINT_KEYS & set(schema)):
+            if not _valid_constraint(key, schema[key]):
+                schema.pop(key)  # malformed (``"maxLength": "10"``) or not portable: unchecked
+            elif key in _COUNT_KEYS:
+                schema[key] = int(schema[key])
 
         if _is_model(schema) or (schema.get("type") == "object" and "properties" in schema):
             if not schema.get("properties"):
@@ -338,6 +365,24 @@ class _Normalizer:
         if schema.get("type") == "object" and schema.get("additionalProperties") is True:
             schema.pop("additionalProperties")
         return self._with(schema, annotations)
+
+    def root_object(self, schema: dict[str, Any], pointer: str) -> dict[str, Any] | None:
+        """The Input/Output schema as an object schema for a class, or None if not an object.
+
+        ``allOf`` parts are merged; an object without properties gives a class without fields.
+        """
+        if isinstance(schema.get("allOf"), list) and schema["allOf"]:
+            schema = self._merge_all_of(
+                schema["allOf"], pointer, {k: v for k, v in schema.items() if k != "allOf"}
+            )
+        if _is_model(schema):
+            return schema
+        types = schema.get("type")
+        if (types == "object" or (types is None and not schema.keys() & _NON_OBJECT_KEYS)) and (
+            schema.get("properties", {}) == {}
+        ):
+            return schema
+        return None
 
     def _reference(
         self, target: dict[str, Any], target_pointer: str, side: Side, hint: str
@@ -400,14 +445,36 @@ class _Normalizer:
         return {**schema, **annotations} if annotations else schema
 
 
+# Atomic groups and possessive quantifiers: Python 3.11+ only (generated code supports 3.10).
+_COUNT_KEYS = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
+_PY311_REGEX = re.compile(r"\(\?>|(?<!\\)[*+?}]\+")
+
+
 def _compiles(pattern: object) -> bool:
-    if not isinstance(pattern, str):
+    if not isinstance(pattern, str) or _PY311_REGEX.search(pattern):
         return False
     try:
         re.compile(pattern)
-    except re.error:
+    except (re.error, RecursionError, OverflowError):
         return False
     return True
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _valid_constraint(key: str, value: object) -> bool:
+    """Whether a constraint keyword has a value the models can use."""
+    if key == "pattern":
+        return _compiles(value)
+    if key == "uniqueItems":
+        return isinstance(value, bool)
+    if key in _COUNT_KEYS:
+        return _is_number(value) and float(value).is_integer() and value >= 0  # type: ignore[operator]
+    if key == "multipleOf":
+        return _is_number(value) and value > 0  # type: ignore[operator]
+    return _is_number(value) and value == value and abs(value) != float("inf")  # type: ignore[operator]
 
 
 def _dedupe(values: list[Any]) -> list[Any]:
@@ -509,19 +576,21 @@ def _root_stem(pointer: str, suffix: str, endpoint_id: str) -> str:
 def normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
     """Build the generator's schema for ``doc`` (raises DocumentError naming file and pointer)."""
     normalizer = _Normalizer(doc)
-    if not _is_model(doc.input_schema):
-        raise normalizer.error(
-            doc.input_pointer, "the Input schema must be an object with properties"
-        )
     input_key: tuple[Side, str] = ("input", doc.input_pointer)
     output_key: tuple[Side, str] = ("output", doc.output_pointer)
-    normalizer.model_ref("input", doc.input_pointer, doc.input_schema, "")
-    if _is_model(doc.output_schema):
-        normalizer.model_ref("output", doc.output_pointer, doc.output_schema, "")
+    input_schema = normalizer.root_object(doc.input_schema, doc.input_pointer)
+    if input_schema is None:
+        raise normalizer.error(doc.input_pointer, "the Input schema must be an object schema")
+    normalizer.model_ref("input", doc.input_pointer, input_schema, "")
+    output_schema = normalizer.root_object(doc.output_schema, doc.output_pointer)
+    if output_schema is not None:
+        normalizer.model_ref("output", doc.output_pointer, output_schema, "")
     else:
-        # An Output that is not an object with properties is wrapped in a class that keeps
-        # whatever comes back (extra="allow").
-        normalizer.defs[output_key] = _DefInfo(schema={"type": "object", "properties": {}})
+        # An Output that is not an object (a list, a string, a union...) becomes a RootModel
+        # class over its type (``.root`` holds the value).
+        normalizer.defs[output_key] = _DefInfo(
+            schema=normalizer.node(doc.output_schema, doc.output_pointer, "output", "Output")
+        )
     normalizer.run_pending()
 
     input_stem = _root_stem(doc.input_pointer, "Input", doc.endpoint_id)
