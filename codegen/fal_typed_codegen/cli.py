@@ -91,10 +91,12 @@ def _add_pull(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="download endpoint documents from fal into schemas/ (or --out)",
         description=(
             "Download fal's OpenAPI document of each ENDPOINT_ID (or, with --all, of every "
-            "endpoint in fal's model list) and save it as OUT/<endpoint id>.json. Documents "
-            "without an Input and Output schema are refused; unchanged documents are not "
-            "rewritten; OUT/MANIFEST.tsv records each saved document's source URL, sha256 and "
-            "fetch time. Exit code 0 only if every endpoint succeeded."
+            "endpoint in fal's model list, saved as listed) as DIR/<endpoint id>.json. "
+            "Documents without an Input and Output schema are refused; unchanged documents are "
+            "not rewritten; a saved model-list entry keeps its metadata and gets the new "
+            "document; DIR/MANIFEST.tsv records each saved document's source URL, sha256 and "
+            "fetch time. Exit code: 0 if every endpoint succeeded, 1 if any failed (the others "
+            "are saved), 2 on usage errors."
         ),
         epilog=(
             "environment: FAL_TYPED_OPENAPI_URL and FAL_TYPED_MODELS_URL replace the default "
@@ -123,6 +125,7 @@ def _add_pull(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--out",
         type=Path,
         default=None,
+        metavar="DIR",
         help="directory to save documents in (default: schemas/ of this project)",
     )
     pull.add_argument(

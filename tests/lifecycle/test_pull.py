@@ -336,3 +336,39 @@ def test_a_saved_model_list_entry_keeps_its_envelope(
     after = read_json(saved)
     assert list(after) == list(before) == ["metadata", "openapi"]
     assert after == {**before, "openapi": changed}
+
+
+def test_default_out_is_the_project_schemas_directory(
+    emu: FalEmulator, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    run = cli("pull", "fal-ai/wizper")
+    assert run.code == 0, run.err
+    assert _files(tmp_path) == [
+        "pyproject.toml",
+        "schemas/MANIFEST.tsv",
+        "schemas/fal-ai/wizper.json",
+    ]
+    (tmp_path / "pyproject.toml").unlink()
+    run = cli("pull", "fal-ai/wizper")
+    assert run.code == 2 and "--out" in run.err
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        (
+            "pull",
+            ["--all", "--category", "FAL_TYPED_OPENAPI_URL", "FAL_TYPED_MODELS_URL", "FAL_KEY"],
+        ),
+        ("diff", ["--json", "--fail-on-breaking", "BREAKING"]),
+    ],
+)
+def test_help(cli: Cli, command: str, words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli(command, "--help")
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert all(word in text for word in words)
