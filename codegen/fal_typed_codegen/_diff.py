@@ -213,15 +213,15 @@ class _Comparer:
             word = "changed" if lost and gained else "narrowed" if lost else "widened"
             # Inputs break when a type is no longer accepted, outputs when a new one may come.
             breaking = (lost and gained) or (lost if self.input else gained)
-            shown_old = " | ".join(sorted(old_types)) or "nothing"
-            shown_new = " | ".join(sorted(new_types)) or "nothing"
+            shown_old = " | ".join(old.types()) or "nothing"
+            shown_new = " | ".join(new.types()) or "nothing"
             self.emit(
                 path,
                 "type_changed",
                 breaking,
                 f"type {word}: {shown_old} -> {shown_new}",
-                sorted(old_types),
-                sorted(new_types),
+                old.types(),
+                new.types(),
             )
         if not (old.any or new.any) and old.nullable != new.nullable:
             if self.input:
@@ -459,11 +459,12 @@ def diff_documents(old: EndpointDocument, new: EndpointDocument) -> list[Change]
                 new.endpoint_id,
             )
         )
-    for side, old_schema, new_schema in (
+    sides: tuple[tuple[Side, dict[str, Any], dict[str, Any]], ...] = (
         ("input", old.input_schema, new.input_schema),
         ("output", old.output_schema, new.output_schema),
-    ):
-        comparer = _Comparer(endpoint_id, side, old, new)  # type: ignore[arg-type]
+    )
+    for side, old_schema, new_schema in sides:
+        comparer = _Comparer(endpoint_id, side, old, new)
         comparer.compare(old_schema, new_schema, "")
         changes.extend(comparer.changes)
     return changes

@@ -156,9 +156,8 @@ class _Puller:
     def fail(self, endpoint_id: object, detail: str) -> None:
         self.outcomes.append(Outcome(_shown(endpoint_id), "failed", detail))
 
-    def store(self, endpoint_id: str, data: Any, source: str) -> None:
-        """Validate and save one document (its id already checked by :func:`document_path`)."""
-        path = document_path(self.out, endpoint_id)
+    def store(self, endpoint_id: str, path: Path, data: Any, source: str) -> None:
+        """Validate and save one document at ``path`` (from :func:`document_path`)."""
         try:
             parse_document(data, f"{endpoint_id} ({source})")
         except DocumentError as exc:
@@ -178,7 +177,7 @@ class _Puller:
     def pull_one(self, endpoint_id: str, openapi_url: str) -> None:
         """Fetch and save the document of one endpoint."""
         try:
-            document_path(self.out, endpoint_id)
+            path = document_path(self.out, endpoint_id)
         except ValueError as exc:
             self.fail(endpoint_id, str(exc))
             return
@@ -190,7 +189,7 @@ class _Puller:
                 detail = f"HTTP 404: no document for this endpoint at {openapi_url}"
             self.fail(endpoint_id, detail)
             return
-        envelope = _entry_at(document_path(self.out, endpoint_id))
+        envelope = _entry_at(path)
         if envelope is not None and isinstance(data, dict):
             # The saved file is a model-list entry: keep its envelope (endpoint_id and the
             # model list's metadata, which the bare document lacks), replace its document.
@@ -206,7 +205,7 @@ class _Puller:
                 data = {"endpoint_id": endpoint_id, **data}
             else:
                 data = {"endpoint_id": endpoint_id, "openapi": data}
-        self.store(endpoint_id, data, source)
+        self.store(endpoint_id, path, data, source)
 
     def pull_entry(self, entry: Any, source: str) -> None:
         """Save one model-list entry ``{"endpoint_id", "metadata", "openapi"}``."""
@@ -215,7 +214,7 @@ class _Puller:
             return
         endpoint_id = entry.get("endpoint_id")
         try:
-            document_path(self.out, endpoint_id)
+            path = document_path(self.out, endpoint_id)
         except ValueError as exc:
             self.fail(endpoint_id, f"refused: {exc}")
             return
@@ -227,7 +226,7 @@ class _Puller:
         if not isinstance(entry.get("openapi"), dict):
             self.fail(endpoint_id, "the model list has no document for it (no 'openapi')")
             return
-        self.store(endpoint_id, entry, source)
+        self.store(endpoint_id, path, entry, source)
 
     def list_models(
         self, models_url: str, page_size: int, category: str | None, key: str | None

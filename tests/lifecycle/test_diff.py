@@ -498,3 +498,35 @@ def test_unusable_arguments(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{", encoding="utf-8")
     run = cli("diff", document, tmp_path / "bad.json")
     assert run.code == 2 and "invalid JSON" in run.err
+
+
+def test_two_documents_of_different_endpoints(cli: Cli) -> None:
+    old, new = (
+        SCHEMAS / "fal-ai" / "flux" / "dev.json",
+        SCHEMAS / "fal-ai" / "flux" / "schnell.json",
+    )
+    changes = _changes(cli, old, new)
+    assert changes[0] == {
+        "endpoint_id": "fal-ai/flux/schnell",
+        "side": None,
+        "path": "",
+        "kind": "endpoint_renamed",
+        "breaking": True,
+        "message": "endpoint id changed: fal-ai/flux/dev -> fal-ai/flux/schnell",
+        "old": "fal-ai/flux/dev",
+        "new": "fal-ai/flux/schnell",
+    }
+    assert len(changes) > 1
+
+
+def test_type_changes_list_every_accepted_type(cli: Cli, tmp_path: Path) -> None:
+    (change,) = _mini_changes(
+        cli,
+        tmp_path,
+        {"x": {"anyOf": [{"type": "integer"}, {"type": "null"}]}},
+        {"x": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+    )
+    assert (change["old"], change["new"]) == (["integer", "null"], ["null", "string"])
+    assert change["message"] == "type changed: integer | null -> null | string"
+    (change,) = _mini_changes(cli, tmp_path, {"x": {}}, {"x": {"type": "integer"}})
+    assert (change["old"], change["new"], change["breaking"]) == (["any"], ["integer"], True)
