@@ -15,7 +15,8 @@ required -> optional                      change                      BREAKING (
 type changed (a type lost and one added)  BREAKING                    BREAKING
 type narrowed (a type lost)               BREAKING                    change
 type widened (a type added)               change                      BREAKING
-null no longer accepted / may be null     BREAKING / change           change / BREAKING
+null dropped (input) / allowed (output)   BREAKING                    BREAKING (may be null)
+null allowed (input) / dropped (output)   change                      change
 enum values removed                       BREAKING (closed enum)      change (no longer returned)
 enum values added                         change                      change (regenerate to accept)
 enum closed / opened                      BREAKING / change           change / change
