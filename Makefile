@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 BIN := .venv/bin
 
-.PHONY: help setup test lint typecheck pytest check-generated generate golden demo bench package-check clean
+.PHONY: help setup test lint typecheck pytest check-generated generate golden demo bench package-check update-schemas clean
 
 help:
 	@echo "make demo      set up, regenerate the SDK and run the example against the offline emulator"
@@ -15,6 +15,7 @@ help:
 	@echo "make generate  regenerate generated/ from schemas/"
 	@echo "make golden    refresh the generator's golden test files"
 	@echo "make bench     print the benchmark tables (see BENCHMARKS.md)"
+	@echo "make update-schemas [IDS=\"fal-ai/flux/dev ...\"]  pull schemas/ from fal, print the diff, regenerate"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -54,6 +55,9 @@ demo: setup
 
 golden: setup
 	$(BIN)/fal-typed generate tests/codegen/fixtures --out tests/codegen/golden --package goldenpkg
+
+update-schemas: setup
+	$(BIN)/python scripts/update_schemas.py $(IDS)
 
 bench: setup
 	$(BIN)/python bench/bench_import.py
