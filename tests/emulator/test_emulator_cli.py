@@ -68,6 +68,8 @@ def test_emulate_serves_until_terminated() -> None:
     assert "POST " + url + "/fal-ai/flux/dev" in stdout
     assert "POST " + url + "/fal-ai/flux/schnell" in stdout
     assert "FAL_RUN_HOST=" + url in stdout
+    assert f"FAL_TYPED_OPENAPI_URL={url}/api/openapi/queue/openapi.json" in stdout
+    assert f"FAL_TYPED_MODELS_URL={url}/v1/models" in stdout
     assert "POST /fal-ai/flux/dev -> 200" in stderr
 
 

@@ -53,6 +53,9 @@ def emulate_command(paths: list[Path], *, port: int, key: str | None) -> int:
             "point the SDK at it:",
             f"  export FAL_RUN_HOST={emulator.url} FAL_KEY={key or 'test-key'}",
             f"  or FalClient(key=..., base_url={emulator.url!r})",
+            "documents for `fal-typed pull`:",
+            f"  export FAL_TYPED_OPENAPI_URL={emulator.openapi_url}",
+            f"  export FAL_TYPED_MODELS_URL={emulator.models_url}",
             "Ctrl-C stops it.",
         ]
         print("\n".join(lines), flush=True)
