@@ -30,6 +30,7 @@ from datamodel_code_generator.enums import DataModelType, TargetPydanticVersion
 from datamodel_code_generator.format import PythonVersion
 
 from ._schema import NormalizedEndpoint, accepts_null, schema_types
+from ._writer import GenerationError
 
 __all__ = ["DMCG_VERSION", "GeneratedModels", "ModelField", "generate_models", "options_for"]
 
@@ -200,7 +201,7 @@ def options_for(input_class: str, base_class_map: dict[str, str]) -> dict[str, A
         "collapse_reuse_models": False,
         "skip_root_model": False,
         "use_root_model_sequence_interface": False,
-        "use_type_alias": False,
+        "use_type_alias": True,  # constrained items: list[Alias], the alias = Annotated[...]
         "use_type_alias_type": False,
         "use_root_model_type_alias": False,
         "reuse_model": False,
@@ -403,6 +404,18 @@ def _input_fields(tree: ast.Module, code: str, input_class: str) -> dict[str, Mo
     return fields
 
 
+_ROOT_OUTPUT = '''
+
+
+class {name}(RootModel[{value}]):
+    """The endpoint's output, which is not a JSON object: its value is ``.root``."""
+
+    model_config = ConfigDict(regex_engine="python-re", defer_build=True)
+
+    root: {value}
+'''
+
+
 def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> GeneratedModels:
     """Run datamodel-code-generator on ``endpoint.schema``; split imports and classes."""
     base_class_map = {name: f"{base_module}.InputModel" for name in endpoint.input_classes}
@@ -412,15 +425,27 @@ def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> Generated
         # Its warnings are about constructs the normalized schema no longer has; the generated
         # code is checked by importing it and by mypy --strict in the tests.
         warnings.simplefilter("ignore")
-        code = generate(
-            json.dumps(schema, ensure_ascii=False),
-            **options_for(endpoint.input_class, base_class_map),
-        )
+        try:
+            code = generate(
+                json.dumps(schema, ensure_ascii=False),
+                **options_for(endpoint.input_class, base_class_map),
+            )
+        except Exception as exc:  # a construct the normalization does not cover: no traceback
+            problem = " ".join(str(exc).split())[:500]
+            raise GenerationError(
+                f"{endpoint.source}: datamodel-code-generator failed on this document "
+                f"(a fal-typed bug; please report it): {type(exc).__name__}: {problem}"
+            ) from exc
     if not isinstance(code, str):  # pragma: no cover - single-module output is a str
         raise TypeError("datamodel-code-generator returned several modules")
     imports, body, tree = _split_module(code)
     # Blank lines inside multi-line descriptions come out indented; strip trailing blanks.
     body = re.sub(r"[ \t]+$", "", body, flags=re.MULTILINE)
+    if endpoint.output_root is not None:
+        imports += "from pydantic import ConfigDict, RootModel\n"
+        body = body.rstrip("\n") + _ROOT_OUTPUT.format(
+            name=endpoint.output_class, value=endpoint.output_root
+        )
     return GeneratedModels(
         imports=imports,
         body=body,

@@ -66,6 +66,7 @@ RESERVED_CLASS_NAMES = frozenset(
         "NotGiven",
         "OutputModel",
         "RootModel",
+        "TypeAliasType",
         "ENDPOINT",
         "NOT_GIVEN",
     }

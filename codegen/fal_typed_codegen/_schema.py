@@ -103,6 +103,11 @@ class NormalizedEndpoint:
     input_properties: dict[str, dict[str, Any]]
     """The Input's properties (by JSON name, in parameter order), normalized, defaults kept."""
     input_required: tuple[str, ...]
+    output_root: str | None = None
+    """For an Output that is not an object: the name of the type alias in ``$defs`` that the
+    ``RootModel`` output class wraps (the output class itself is not in ``$defs``)."""
+    source: str = ""
+    """The document's file name, for error messages."""
 
 
 def schema_types(schema: dict[str, Any]) -> set[str]:
@@ -201,8 +206,9 @@ class _Normalizer:
         ordered = list(dict.fromkeys(ordered))
         ordered += sorted(name for name in props if name not in ordered)
         required_raw = schema.get("required", [])
-        if not isinstance(required_raw, list) or not all(isinstance(r, str) for r in required_raw):
-            raise self.error(pointer + "/required", "required must be a list of strings")
+        if not isinstance(required_raw, list):
+            required_raw = []  # e.g. Swagger 2's ``required: true``: ignored
+        required_raw = [r for r in required_raw if isinstance(r, str)]
         properties: dict[str, Any] = {}
         for name in ordered:
             prop_pointer = f"{pointer}/properties/{pointer_escape(name)}"
@@ -262,10 +268,18 @@ class _Normalizer:
             parts = schema.pop("allOf")
             if not isinstance(parts, list) or not parts:
                 raise self.error(pointer + "/allOf", "allOf must be a non-empty list")
-            if len(parts) == 1 and not schema:
-                return self._with(
-                    self.node(parts[0], pointer + "/allOf/0", side, hint), annotations
-                )
+            # Parts holding only annotations (``{"description": ...}``) add no constraint.
+            indexed = [
+                (i, p) for i, p in enumerate(parts) if not (_annotation_only(p) or p is True)
+            ]
+            for part in parts:
+                if _annotation_only(part):
+                    for key in _SIBLINGS_OF_REF:
+                        if key in part and key not in annotations:
+                            annotations[key] = part[key]
+            if len(indexed) == 1 and not schema:
+                i, part = indexed[0]
+                return self._with(self.node(part, f"{pointer}/allOf/{i}", side, hint), annotations)
             merged = self._merge_all_of(parts, pointer, schema)
             return self._with(self.node(merged, pointer, side, hint), annotations)
 
@@ -275,7 +289,8 @@ class _Normalizer:
                 if not isinstance(branches, list) or not branches:
                     raise self.error(f"{pointer}/{key}", f"{key} must be a non-empty list")
                 normalized = [
-                    self.node(b, f"{pointer}/{key}/{i}", side, hint) for i, b in enumerate(branches)
+                    self.node(b, f"{pointer}/{key}/{i}", side, _branch_hint(b, hint))
+                    for i, b in enumerate(branches)
                 ]
                 if schema:  # keywords beside anyOf apply to every branch (rare)
                     rest = self.node(schema, pointer, side, hint)
@@ -340,7 +355,7 @@ class _Normalizer:
 
         if "properties" in schema:  # "properties" without "type": "object" and empty
             schema.pop("properties")
-            schema.pop("required", None)
+        schema.pop("required", None)  # only meaningful beside properties (handled by model())
 
         items = schema.get("items")
         if isinstance(items, list):  # draft-4 tuple form
@@ -448,6 +463,33 @@ class _Normalizer:
 # Atomic groups and possessive quantifiers: Python 3.11+ only (generated code supports 3.10).
 _COUNT_KEYS = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
 _PY311_REGEX = re.compile(r"\(\?>|(?<!\\)[*+?}]\+")
+
+
+def _branch_hint(branch: object, hint: str) -> str:
+    """An inline object in a union is named after its ``title`` (``Circle``), else the field."""
+    if (
+        isinstance(branch, dict)
+        and "$ref" not in branch
+        and isinstance(branch.get("title"), str)
+        and isinstance(branch.get("properties"), dict)
+        and branch["properties"]
+    ):
+        return class_name(branch["title"])
+    return hint
+
+
+def _annotation_only(schema: object) -> bool:
+    """A schema object with documentation keys only (``{"description": "..."}``)."""
+    return (
+        isinstance(schema, dict)
+        and all(
+            (isinstance(k, str) and k.startswith("x-"))
+            or k in _DROPPED_KEYS
+            or k in _SIBLINGS_OF_REF
+            for k in schema
+        )
+        and not any(k in schema for k in ("not", "if", "then", "else"))
+    )
 
 
 def _compiles(pattern: object) -> bool:
@@ -621,8 +663,12 @@ def normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
         output_key,
         *sorted((k for k in names if k not in (input_key, output_key)), key=lambda k: names[k]),
     ]
+    output_root = (
+        None if output_schema is not None else unique_name(names[output_key] + "Value", taken)
+    )
     for key in ordered_keys[1:]:
-        defs[names[key]] = _substitute(normalizer.defs[key].schema, placeholder_names)
+        name = output_root if key == output_key and output_root else names[key]
+        defs[name] = _substitute(normalizer.defs[key].schema, placeholder_names)
     root = _substitute(normalizer.defs[input_key].schema, placeholder_names)
     input_properties = copy.deepcopy(root["properties"])
     input_required = tuple(root.get("required", ()))
@@ -638,6 +684,8 @@ def normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
         output_classes=tuple(sorted(n for (s, _), n in names.items() if s == "output")),
         input_properties={k: _canonical_schema(v) for k, v in input_properties.items()},
         input_required=input_required,
+        output_root=output_root,
+        source=doc.source,
     )
 
 
