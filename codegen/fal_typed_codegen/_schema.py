@@ -369,8 +369,13 @@ class _Normalizer:
                 self.node(p, f"{pointer}/prefixItems/{i}", side, hint + "Item")
                 for i, p in enumerate(prefix)
             ]
-            if schema.get("items") is False:
-                schema.pop("items")
+            # ``items: false``: nothing beyond the prefix, at most len(prefix) items (a tuple
+            # when minItems says all are there; else a list of the prefix types).
+            max_items = schema.get("maxItems")
+            if schema.get("items") is False and not (
+                isinstance(max_items, int) and max_items <= len(prefix)
+            ):
+                schema["maxItems"] = len(prefix)
         for key in _SUBSCHEMA_KEYS:
             if key in schema and not isinstance(schema[key], bool):
                 child_hint = hint + ("Item" if key == "items" else "Value")
@@ -502,21 +507,19 @@ def _compiles(pattern: object) -> bool:
     return True
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _valid_constraint(key: str, value: object) -> bool:
     """Whether a constraint keyword has a value the models can use."""
     if key == "pattern":
         return _compiles(value)
     if key == "uniqueItems":
         return isinstance(value, bool)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
     if key in _COUNT_KEYS:
-        return _is_number(value) and float(value).is_integer() and value >= 0  # type: ignore[operator]
+        return float(value).is_integer() and value >= 0
     if key == "multipleOf":
-        return _is_number(value) and value > 0  # type: ignore[operator]
-    return _is_number(value) and value == value and abs(value) != float("inf")  # type: ignore[operator]
+        return value > 0 and value != float("inf")
+    return value == value and abs(value) != float("inf")  # not NaN or infinite
 
 
 def _dedupe(values: list[Any]) -> list[Any]:
