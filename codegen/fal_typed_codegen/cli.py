@@ -58,6 +58,23 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; print a diff of what would change and exit 1 if anything would",
     )
+    gen.add_argument(
+        "--no-cache",
+        action="store_false",
+        dest="use_cache",
+        help="generate every endpoint again instead of reusing unchanged ones from the cache "
+        "($FAL_TYPED_CACHE_DIR, else $XDG_CACHE_HOME/fal-typed or ~/.cache/fal-typed; entries "
+        "are keyed by document content, generator and tool versions and options, so the "
+        "output is the same either way; --check reads the cache but never writes it)",
+    )
+    gen.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes generating endpoints (default: one per available CPU; "
+        "1: in this process); the output does not depend on it",
+    )
 
     emu = sub.add_parser(
         "emulate",
@@ -201,7 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from fal_typed_codegen._command import generate_command
 
             return generate_command(
-                args.paths, out=args.out, package=args.package, check=args.check
+                args.paths,
+                out=args.out,
+                package=args.package,
+                check=args.check,
+                use_cache=args.use_cache,
+                jobs=args.jobs,
             )
         if args.command == "pull":
             from fal_typed_codegen._pull import pull_command
