@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import keyword
 import os
@@ -64,6 +66,86 @@ class GeneratedPackage:
     """Endpoint id -> path of its module file (relative to the package directory)."""
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A document found: its endpoint's source, and either the document or its digest."""
+
+    path: Path
+    source: str
+    doc: EndpointDocument | None
+    """The document (None when the cache's index supplied its id and digest)."""
+    digest: str | None
+    """Its content's digest (None without a cache)."""
+
+
+def _load(path: Path, source: str) -> EndpointDocument:
+    doc = load_document(path)
+    return EndpointDocument(**{**doc.__dict__, "source": source})
+
+
+def _indexed(cache: GenerationCache, key: str) -> tuple[str, str] | None:
+    """The (endpoint id, digest) the cache's index holds under ``key``, if valid."""
+    data = cache.get(key)
+    if data is None:
+        return None
+    try:
+        entry = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict):
+        return None
+    endpoint_id, digest = entry.get("endpoint_id"), entry.get("digest")
+    if isinstance(endpoint_id, str) and isinstance(digest, str):
+        return endpoint_id, digest
+    return None
+
+
+def _load_all(
+    documents: Sequence[Path], display_bases: Sequence[Path], cache: GenerationCache | None
+) -> dict[str, _Found]:
+    """Every document by endpoint id; duplicate ids are an error.
+
+    With a cache, a document whose exact bytes were loaded before is not parsed again: the
+    cache's index maps its bytes to its endpoint id and content digest.
+    """
+    loaded: dict[str, _Found] = {}
+    for path in documents:
+        source = _display(path, display_bases)
+        found: _Found | None = None
+        if cache is not None:
+            try:
+                raw: bytes | None = path.read_bytes()
+            except OSError:
+                raw = None  # load_document reports it
+            index_key = ""
+            if raw is not None:
+                index_key = entry_key("document", hashlib.sha256(raw).hexdigest(), source)
+                indexed = _indexed(cache, index_key)
+                if indexed is not None:
+                    found = _Found(path, source, None, indexed[1])
+                    endpoint_id = indexed[0]
+        if found is None:
+            doc = _load(path, source)
+            endpoint_id = doc.endpoint_id
+            digest = document_digest(doc.__dict__) if cache is not None else None
+            found = _Found(path, source, doc, digest)
+            if cache is not None and raw is not None and digest is not None:
+                try:
+                    unchanged = path.read_bytes() == raw  # not rewritten while it was loaded
+                except OSError:
+                    unchanged = False
+                if unchanged:
+                    entry = {"endpoint_id": endpoint_id, "digest": digest}
+                    cache.put(index_key, json.dumps(entry, sort_keys=True).encode())
+        if endpoint_id in loaded:
+            other = loaded[endpoint_id].source
+            raise DocumentError(
+                source, None, f"endpoint id {endpoint_id!r} is also defined by {other}"
+            )
+        loaded[endpoint_id] = found
+    return loaded
+
+
 def _progress_bar(total: int, enabled: bool) -> Any:
     """A tqdm bar on stderr for ``total`` endpoints, or None (not a terminal, or few)."""
     if not enabled or total < 20:
@@ -92,28 +174,21 @@ def build_package(
     same bytes whatever the cache holds and however many workers run.
     """
     _check_package(package)
-    loaded: dict[str, tuple[EndpointDocument, str]] = {}
-    for path in documents:
-        source = _display(path, display_bases)
-        doc = load_document(path)
-        doc = EndpointDocument(**{**doc.__dict__, "source": source})
-        if doc.endpoint_id in loaded:
-            other = loaded[doc.endpoint_id][1]
-            raise DocumentError(
-                source, None, f"endpoint id {doc.endpoint_id!r} is also defined by {other}"
-            )
-        loaded[doc.endpoint_id] = (doc, source)
-
+    loaded = _load_all(documents, display_bases, cache)
     names = module_names(loaded)
     first_party = package.split(".")[0]
     jobs: dict[str, EndpointJob] = {}  # path of the module -> its job
+    digests: dict[str, str | None] = {}  # path of the module -> its document's digest
     owners: dict[str, list[tuple[str, str]]] = {}
     modules: dict[str, str] = {}
     for endpoint_id in sorted(loaded):
-        doc, source = loaded[endpoint_id]
+        found = loaded[endpoint_id]
         owner, module = names[endpoint_id]
         modules[endpoint_id] = f"{owner}/{module}.py"
-        jobs[modules[endpoint_id]] = EndpointJob(doc, source, owner, module, package, regenerate)
+        jobs[modules[endpoint_id]] = EndpointJob(
+            found.path, found.doc, found.source, owner, module, package, regenerate
+        )
+        digests[modules[endpoint_id]] = found.digest
         owners.setdefault(owner, []).append((endpoint_id, f"{package}.{owner}.{module}"))
 
     registry_header = (
@@ -148,21 +223,18 @@ def build_package(
     # are part of every key (and every formatting batch below holds all of them).
     layout = json.dumps(sorted(owners))
     keys: dict[str, str] = {}
+
+    def endpoint_key(rel: str, job: EndpointJob, digest: str) -> str:
+        return entry_key(
+            "endpoint", package, first_party, layout, rel, job.source, job.regenerate,
+            job.owner, job.module, digest,
+        )  # fmt: skip
+
     if cache is not None:
         for rel, job in jobs.items():
-            doc = job.doc
-            keys[rel] = entry_key(
-                "endpoint",
-                package,
-                first_party,
-                layout,
-                rel,
-                job.source,
-                job.regenerate,
-                job.owner,
-                job.module,
-                document_digest(doc.__dict__),
-            )
+            digest = digests[rel]
+            assert digest is not None  # computed whenever there is a cache
+            keys[rel] = endpoint_key(rel, job, digest)
         for rel, (kind, header, summary, group) in others.items():
             keys[rel] = entry_key(
                 kind, package, first_party, layout, rel, header, summary, json.dumps(group)
@@ -173,6 +245,12 @@ def build_package(
     if missing or len(done) < len(jobs) + len(others):
         from ._render import render_base, render_registry
 
+        for rel in missing:
+            job = jobs[rel]
+            if job.doc is None:  # known from the cache's index, but its module is not cached
+                job = jobs[rel] = dataclasses.replace(job, doc=_load(job.path, job.source))
+                if cache is not None:  # key what is generated (even if the file just changed)
+                    keys[rel] = endpoint_key(rel, job, document_digest(job.doc.__dict__))
         bar = _progress_bar(len(missing), progress)
         try:
             texts = render_modules(

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from fal_typed._document import DocumentError, EndpointDocument
 
@@ -29,7 +30,9 @@ MIN_PARALLEL = 16
 class EndpointJob:
     """Everything one endpoint module is generated from."""
 
-    doc: EndpointDocument
+    path: Path
+    doc: EndpointDocument | None
+    """The loaded document (None until loaded)."""
     source: str
     owner: str
     module: str
@@ -43,6 +46,8 @@ def render_module(job: EndpointJob) -> str:
     from ._render import header_line, render_endpoint
     from ._schema import normalize_endpoint
 
+    if job.doc is None:
+        raise ValueError(f"{job.source}: document not loaded")
     normalized = normalize_endpoint(job.doc)
     models = generate_models(normalized, f"{job.package}._base")
     return render_endpoint(
