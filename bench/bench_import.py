@@ -7,25 +7,25 @@ them (the development environment has optional packages, e.g. click, that httpx 
 present):
 
 - ``get_endpoint`` in a package generated from ``schemas/`` (the 14 real endpoints) versus the
-  same call in a synthetic catalogue of ``--catalogue`` endpoints generated from the same
-  documents under other ids (target: at most 1.05x), and versus ``import fal_client`` (target:
-  no more).
+  same call in a synthetic catalogue of ``--catalogue`` endpoints (``bench/_corpus.py``: the
+  real documents plus variants with new ids, renamed and re-ordered fields and varied enums;
+  target: at most 1.05x), and versus ``import fal_client`` (target: no more).
 - ``import fal_typed`` alone, and resident memory after importing one endpoint module.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _corpus import SCHEMAS, build_corpus
+from _env import machine, row, venv
+
 ENDPOINT = "fal-ai/fast-sdxl"
 
 TIMED = """
@@ -71,34 +71,7 @@ def measure(cases: list[Case], runs: int) -> list[tuple[float, float]]:
     ]
 
 
-def build_catalogue(root: Path, size: int) -> Path:
-    """Copies of the real documents under ``size`` distinct endpoint ids (``bench/eNNN-...``)."""
-    docs = sorted((REPO / "schemas").rglob("*.json"))
-    out = root / "docs"
-    out.mkdir()
-    # the real ids first, so the measured endpoint is the same module in both packages
-    for doc in docs:
-        dest = out / doc.relative_to(REPO / "schemas")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(doc, dest)
-    for n in range(size - len(docs)):
-        src = docs[n % len(docs)]
-        data = json.loads(src.read_text())
-        openapi = data["openapi"] if isinstance(data.get("openapi"), dict) else data
-        old_id = "/".join(src.relative_to(REPO / "schemas").with_suffix("").parts)
-        new_id = f"bench-owner{n % 7}/e{n:04d}-{src.stem}"
-        openapi["paths"] = {
-            path.replace(f"/{old_id}", f"/{new_id}", 1): item
-            for path, item in openapi["paths"].items()
-        }
-        openapi["info"].setdefault("x-fal-metadata", {})["endpointId"] = new_id
-        dest = out / f"{new_id}.json"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(json.dumps({"endpoint_id": new_id, "metadata": {}, "openapi": openapi}))
-    return out
-
-
-def generate(docs: Path, out: Path) -> None:
+def generate(docs: Path, out: Path, cache: Path) -> None:
     """Generate package ``catalogue`` from ``docs`` into ``out``, compiled to bytecode."""
     subprocess.run(
         [
@@ -112,51 +85,26 @@ def generate(docs: Path, out: Path) -> None:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
+        env={**os.environ, "FAL_TYPED_CACHE_DIR": str(cache)},
     )
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(out)], check=True)
-
-
-def venv(root: Path, name: str, *requirements: str) -> Path:
-    """A fresh virtual environment with only ``requirements``; returns its python."""
-    uv = REPO / ".tools" / "bin" / "uv"
-    path = root / name
-    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(path)], check=True)
-    python = path / "bin" / "python"
-    # Compiled like a pip install, so no run pays for compiling (PYTHONDONTWRITEBYTECODE may be
-    # set, and uv does not compile by default).
-    subprocess.run(
-        [
-            str(uv),
-            "pip",
-            "install",
-            "--quiet",
-            "--compile-bytecode",
-            "--python",
-            str(python),
-            *requirements,
-        ],
-        check=True,
-    )
-    return python
-
-
-def row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per figure (>= 10)")
-    parser.add_argument("--catalogue", type=int, default=500, help="endpoints in the big catalogue")
+    parser.add_argument(
+        "--catalogue", type=int, default=1000, help="endpoints in the big catalogue"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        ours = venv(tmp, "fal-typed", str(REPO))
+        ours = venv(tmp, "fal-typed", str(SCHEMAS.parent))
         theirs = venv(tmp, "fal-client", "fal-client==1.0.3")
-        big_docs = build_catalogue(tmp, args.catalogue)
-        generate(REPO / "schemas", tmp / "small")
-        generate(big_docs, tmp / "big")
+        big_docs = build_corpus(tmp, args.catalogue)
+        generate(SCHEMAS, tmp / "small", tmp / "cache")
+        generate(big_docs, tmp / "big", tmp / "cache")
         n_big = len(list(big_docs.rglob("*.json")))
         stmt = f"from catalogue import get_endpoint; get_endpoint({ENDPOINT!r})"
         results = measure(
@@ -178,6 +126,7 @@ def main() -> None:
     ratio_big = big / small
     ratio_client = big / fal_client
     print(f"## get_endpoint({ENDPOINT!r}) in a fresh process (median of {args.runs})\n")
+    print(f"Machine: {machine()}\n")
     print(row(["case", "median", "ratio", "target", "status"]))
     print(row(["---"] * 5))
     print(row(["14 real endpoints", f"{small * 1000:.1f} ms", "1.00x", "baseline", ""]))
