@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from ._exceptions import (
     RequestOutcomeUnknownError,
     api_error,
     describe_text,
+    redact,
 )
 from ._options import (
     lifecycle_header,
@@ -40,6 +42,13 @@ logger = logging.getLogger("fal_typed")
 _sleep = time.sleep
 
 TimeoutTypes = float | httpx.Timeout | None
+
+# What HTTP allows in a header name (a token) and value (visible ASCII, spaces and tabs inside).
+# Checked before sending: h11 would refuse them only after the connection is open, and its
+# error quotes the value, which for the Authorization header is the key.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?|")
+_KEY = re.compile(r"[\x21-\x7e]+")
 
 
 def _key_from_env() -> str | None:
@@ -158,7 +167,7 @@ class FalClient:
             timeout=timeout,
             headers=headers,
         )
-        return decode_json(endpoint_id, response)
+        return decode_json(endpoint_id, response, secret=self._secrets())
 
     def send(
         self,
@@ -179,6 +188,7 @@ class FalClient:
         request_headers = self._headers(start_timeout, object_lifecycle, headers)
         key = self._require_key()
         request_headers["Authorization"] = f"Key {key}"
+        secrets = _secrets(key)
         request_timeout = self.timeout if isinstance(timeout, NotGiven) else timeout
         attempt = 0
         while True:
@@ -234,7 +244,7 @@ class FalClient:
             )
             if response.is_success:
                 return response
-            error_obj = api_error(endpoint_id, response, secret=key)
+            error_obj = api_error(endpoint_id, response, secret=secrets)
             if attempt < self.max_retries and should_retry(response, error_obj.error_type):
                 attempt = self._wait(endpoint_id, attempt, str(error_obj), response)
                 continue
@@ -279,6 +289,8 @@ class FalClient:
         if object_lifecycle is not None:
             headers["X-Fal-Object-Lifecycle-Preference"] = lifecycle_header(object_lifecycle)
         if extra:
+            for name, value in extra.items():
+                _check_header(name, value)
             headers.update(extra)
         return headers
 
@@ -289,16 +301,52 @@ class FalClient:
                 "no fal API key: pass FalClient(key=...) or set FAL_KEY "
                 "(or FAL_KEY_ID and FAL_KEY_SECRET)"
             )
+        if not _KEY.fullmatch(key):
+            # Never quote the key: this message may end up in logs.
+            raise ValueError(
+                "the fal API key contains whitespace or characters not allowed in an HTTP "
+                "header (a trailing newline from a file?); strip it"
+            )
         return key
 
+    def _secrets(self) -> tuple[str, ...]:
+        """What to scrub from errors built from server answers (the key and its secret part)."""
+        return _secrets(self._key or _key_from_env())
 
-def decode_json(endpoint_id: str, response: httpx.Response) -> Any:
-    """Decode a 2xx JSON body, raising ``InvalidResponseError`` (never JSONDecodeError)."""
+
+def _secrets(key: str | None) -> tuple[str, ...]:
+    if not key:
+        return ()
+    _, _, secret = key.partition(":")  # FAL_KEY_ID:FAL_KEY_SECRET
+    return (key, secret) if secret else (key,)
+
+
+def _check_header(name: object, value: object) -> None:
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(
+            f"extra header names and values must be str, got {type(name).__name__}: "
+            f"{type(value).__name__}"
+        )
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"invalid extra header name {name!r}")
+    if not _HEADER_VALUE.fullmatch(value):
+        # The value is not quoted: it may be a credential.
+        raise ValueError(
+            f"invalid value for extra header {name!r}: only visible ASCII characters, "
+            "with spaces or tabs between them, are allowed"
+        )
+
+
+def decode_json(endpoint_id: str, response: httpx.Response, *, secret: tuple[str, ...] = ()) -> Any:
+    """Decode a 2xx JSON body, raising ``InvalidResponseError`` (never JSONDecodeError).
+
+    ``secret`` (the key) is scrubbed from the error, in case a server echoes it.
+    """
     try:
         return json.loads(response.content)
     except ValueError as exc:
         request_id = response.headers.get("x-fal-request-id")
-        text = response.text
+        text = redact(response.text, secret)
         raise InvalidResponseError(
             f"{response.status_code} {endpoint_id}: the answer is not valid JSON "
             f"(request_id={request_id}): {describe_text(text) or 'empty body'!s}",

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import pydantic
 
 from ._client import FalClient, TimeoutTypes, decode_json, default_client
-from ._exceptions import ResponseValidationError
+from ._exceptions import ResponseValidationError, redact
 from ._types import NOT_GIVEN, NotGiven
 
 __all__ = ["Endpoint"]
@@ -77,7 +77,8 @@ class Endpoint(Generic[InputT, OutputT]):
         """
         model = self.build_input(input, **arguments)
         content = model.model_dump_json(by_alias=True, exclude_unset=True).encode()
-        response = (client or default_client()).send(
+        client = client or default_client()
+        response = client.send(
             self.id,
             content,
             start_timeout=start_timeout,
@@ -88,13 +89,20 @@ class Endpoint(Generic[InputT, OutputT]):
         try:
             return self.output_model.model_validate_json(response.content)
         except pydantic.ValidationError as exc:
-            data = decode_json(self.id, response)  # not JSON at all: InvalidResponseError
-            request_id = response.headers.get("x-fal-request-id")
-            raise ResponseValidationError(
+            failure = exc
+        # Raised outside the ``except`` so pydantic's error is not chained: its text quotes the
+        # answer, which is redacted here (in case the server echoed the key) but not there.
+        secret = client._secrets()
+        data = decode_json(self.id, response, secret=secret)  # not JSON: InvalidResponseError
+        request_id = response.headers.get("x-fal-request-id")
+        raise ResponseValidationError(
+            redact(
                 f"{self.id}: the answer does not match {self.output_model.__name__} "
-                f"(request_id={request_id}); the raw data is on .data: {exc}",
-                endpoint_id=self.id,
-                request_id=request_id,
-                data=data,
-                errors=exc.errors(include_url=False),
-            ) from exc
+                f"(request_id={request_id}); the raw data is on .data: {failure}",
+                secret,
+            ),
+            endpoint_id=self.id,
+            request_id=request_id,
+            data=redact(data, secret),
+            errors=redact(failure.errors(include_url=False), secret),
+        )

@@ -240,38 +240,62 @@ def describe_detail(detail: Any) -> str:
     return json.dumps(detail, ensure_ascii=False, default=str)
 
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+# Only the start of a body is looked at for a message: error pages can be huge, and a hostile
+# one must not make summarising it slow. The patterns below are linear in the text's length.
+_DESCRIBED = 64 * 1024
+_TITLE_OPEN = re.compile(r"<title[^<>]*>", re.IGNORECASE)
+_TITLE_CLOSE = re.compile(r"</title\s*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^<>]*>")
 _SPACES = re.compile(r"\s+")
+# The longest message text taken from a body (``detail`` included); the attributes keep it all.
+_MESSAGE = 1500
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text[:limit] + ("..." if len(text) > limit else "")
 
 
 def describe_text(text: str) -> str:
     """A short readable line from a non-JSON body (an HTML page becomes its title)."""
-    match = _TITLE.search(text)
-    if match:
-        text = match.group(1)
+    text = text[:_DESCRIBED]
+    opening = _TITLE_OPEN.search(text)
+    closing = _TITLE_CLOSE.search(text, opening.end()) if opening else None
+    if opening and closing:
+        text = text[opening.end() : closing.start()]
     elif "<" in text:
         text = _TAGS.sub(" ", text)
     text = _SPACES.sub(" ", html.unescape(text)).strip()
-    return text[:_SNIPPET] + ("..." if len(text) > _SNIPPET else "")
+    return _shorten(text, _SNIPPET)
 
 
-def redact(value: Any, secret: str | None) -> Any:
-    """``value`` with every occurrence of ``secret`` in its strings replaced by ``***``."""
-    if not secret:
+Secrets = str | tuple[str, ...] | None
+
+
+def redact(value: Any, secret: Secrets) -> Any:
+    """``value`` with every occurrence of ``secret`` (one string or several) in its strings
+    replaced by ``***``."""
+    secrets = (secret,) if isinstance(secret, str) else secret or ()
+    secrets = tuple(s for s in secrets if s)
+    if not secrets:
         return value
+    return _redact(value, secrets)
+
+
+def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return value.replace(secret, "***")
+        for secret in secrets:
+            value = value.replace(secret, "***")
+        return value
     if isinstance(value, list):
-        return [redact(item, secret) for item in value]
+        return [_redact(item, secrets) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_redact(item, secrets) for item in value)
     if isinstance(value, dict):
-        return {redact(k, secret): redact(v, secret) for k, v in value.items()}
+        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
     return value
 
 
-def api_error(
-    endpoint_id: str, response: httpx.Response, *, secret: str | None = None
-) -> FalAPIError:
+def api_error(endpoint_id: str, response: httpx.Response, *, secret: Secrets = None) -> FalAPIError:
     """Build the FalAPIError subclass that describes a non-2xx response.
 
     ``secret`` (the API key) is scrubbed from everything kept, in case a server echoes it.
@@ -292,6 +316,7 @@ def api_error(
         text = describe_detail(body)
     else:
         text = response.reason_phrase or "no response body"
+    text = _shorten(text, _MESSAGE)
     if 300 <= response.status_code < 400:
         location = response.headers.get("location", "")
         text = f"redirect to {location!r} not followed ({text})"

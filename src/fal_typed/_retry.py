@@ -58,13 +58,15 @@ def retry_after(response: httpx.Response | None, now: float | None = None) -> fl
     try:
         seconds = float(value)
     except ValueError:
+        # Anything a server sends must not break the call: unparsable dates (a day or year
+        # out of range overflows, a bad offset) mean "no usable value", like garbage does.
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            if when.tzinfo is None:
+                return None
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
