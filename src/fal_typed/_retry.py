@@ -78,7 +78,8 @@ def backoff_delay(attempt: int, response: httpx.Response | None = None) -> float
     asked = retry_after(response)
     if asked is not None:
         return asked
-    delay = min(INITIAL_RETRY_DELAY * (2**attempt), MAX_RETRY_DELAY)
+    # The exponent is bounded: 2**attempt would overflow a float for max_retries > 1023.
+    delay = min(INITIAL_RETRY_DELAY * (2 ** min(attempt, 32)), MAX_RETRY_DELAY)
     # Jitter spreads clients that failed together so they do not come back together.
     jittered: float = delay * random.uniform(0.75, 1.0)
     return jittered
