@@ -223,7 +223,8 @@ def test_the_loop_is_billing_safe(steps: list[Any], max_retries: int) -> None:
         return httpx.Response(response.status_code, headers=response.headers, json=body)
 
     # The expected run, from the rules alone.
-    expected_calls, expected_error = 0, None
+    expected_calls = 0
+    expected_error: type[Exception] | None = None
     for index in range(max_retries + 1):
         step = steps[min(index, len(steps) - 1)]
         expected_calls += 1
