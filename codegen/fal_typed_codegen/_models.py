@@ -10,7 +10,10 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import keyword
+import math
 import re
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +35,15 @@ from datamodel_code_generator.format import PythonVersion
 from ._schema import NormalizedEndpoint, accepts_null, schema_types
 from ._writer import GenerationError
 
-__all__ = ["DMCG_VERSION", "GeneratedModels", "ModelField", "generate_models", "options_for"]
+__all__ = [
+    "DMCG_VERSION",
+    "GeneratedModels",
+    "ModelField",
+    "docstring_literal",
+    "generate_models",
+    "inline_docstring_literal",
+    "options_for",
+]
 
 DMCG_VERSION = "0.89.0"
 
@@ -290,8 +301,71 @@ def options_for(input_class: str, base_class_map: dict[str, str]) -> dict[str, A
     }
 
 
+def _escape_docstring_line(line: str) -> str:
+    """One line of docstring text as it is written between triple quotes.
+
+    Characters are kept when they are printable; ``\\`` and every other character get the
+    escape sequence ``repr()`` writes for them (``\\x00``, ``\\r``, ``\\t``, ``\\u2028``,
+    lone surrogates...), so the source holds no control character, no line break Python or a
+    formatter would reinterpret, and nothing that is not UTF-8. Quotes are escaped so that no
+    three in a row close the literal; a trailing space is written ``\\x20`` (formatters strip
+    trailing whitespace).
+    """
+    out = "".join(
+        c if c.isprintable() and c != "\\" else repr(c)[1:-1] if c != "\\" else "\\\\" for c in line
+    )
+    out = out.replace('"""', '\\"\\"\\"')
+    if out.endswith(" "):
+        out = out[:-1] + "\\x20"
+    return out
+
+
+def _checked(literal: str, value: str) -> str:
+    """``literal``, after checking that Python reads it as ``value``."""
+    try:
+        ok = ast.literal_eval(literal) == value
+    except (SyntaxError, ValueError):  # pragma: no cover - a bug in the escaping above
+        ok = False
+    if not ok:  # pragma: no cover
+        raise GenerationError(f"docstring rendering failed for {value!r} (a fal-typed bug)")
+    return literal
+
+
+def docstring_literal(text: str, indent: str, *, keep_indent: bool = False) -> str:
+    """The triple-quoted literal of a model or field docstring carrying ``text`` exactly.
+
+    Its value is ``"\\n"``, the lines of ``text`` each prefixed with ``indent`` (empty lines
+    stay empty), then ``"\\n" + indent``: the text is recovered exactly by removing the first
+    and the last line and the indent. ``keep_indent`` (class docstrings, which ruff re-indents):
+    when every line of ``text`` starts with a space, the first one is written ``\\x20``, so the
+    common indentation is ``indent`` and nothing is removed.
+    """
+    lines = [_escape_docstring_line(line) for line in text.split("\n")]
+    filled = [i for i, line in enumerate(lines) if line]
+    if keep_indent and filled and all(lines[i].startswith(" ") for i in filled):
+        lines[filled[0]] = "\\x20" + lines[filled[0]][1:]
+    body = "\n".join(indent + line if line else "" for line in lines)
+    value = "\n" + "\n".join(indent + ln if ln else "" for ln in text.split("\n")) + "\n" + indent
+    return _checked(f'"""\n{body}\n{indent}"""', value)
+
+
+def inline_docstring_literal(text: str, indent: str) -> str:
+    """A function or module docstring for ``text``: first line after the opening quotes, the
+    others indented, closing quotes on their own line when there are several lines."""
+    lines = [_escape_docstring_line(line) for line in text.split("\n")]
+    if "\n" not in text and text.endswith('"'):  # the quote would touch the closing ones
+        lines[0] = _escape_docstring_line(text[:-1]) + '\\"'
+    body = "\n".join([lines[0]] + [(indent + line) if line else "" for line in lines[1:]])
+    closing = f"\n{indent}" if len(lines) > 1 else ""
+    raw = text.split("\n")
+    value = "\n".join([raw[0]] + [(indent + line) if line else "" for line in raw[1:]]) + (closing)
+    return _checked(f'"""{body}{closing}"""', value)
+
+
 def _type_matches(value: Any, schema: dict[str, Any]) -> bool:
     """Whether a default fits a normalized schema's *type* (constraints are not checked)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
     if schema == {}:
         return isinstance(value, (str, int, float, bool)) or value is None
     if "anyOf" in schema:
@@ -308,8 +382,12 @@ def _type_matches(value: Any, schema: dict[str, Any]) -> bool:
         return isinstance(value, str)
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "number":  # inf and NaN (JSON 1e400, NaN) cannot be written as literals
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (math.isfinite(value))
+        )
     if kind == "boolean":
         return isinstance(value, bool)
     if kind == "null":
@@ -416,20 +494,116 @@ class {name}(RootModel[{value}]):
 '''
 
 
+_DOC_INDENT = "    "
+
+
+def _class_schemas(schema: dict[str, Any], input_class: str) -> dict[str, dict[str, Any]]:
+    """Class name -> its object schema (the root is the Input class)."""
+    classes = {input_class: schema}
+    for name, sub in schema.get("$defs", {}).items():
+        if isinstance(sub, dict) and "properties" in sub:
+            classes[name] = sub
+    return classes
+
+
+def _without_descriptions(schema: Any) -> Any:
+    """A normalized schema without ``description`` keys (the docstrings are written here, not
+    by datamodel-code-generator, whose docstrings are escaped by hand)."""
+    if isinstance(schema, list):
+        return [_without_descriptions(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "description":
+            continue
+        if key in ("default", "examples", "enum"):
+            out[key] = value
+        elif key in ("properties", "$defs"):
+            out[key] = {k: _without_descriptions(v) for k, v in value.items()}
+        else:
+            out[key] = _without_descriptions(value)
+    return out
+
+
+def _nfkc_aliases(classes: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Python names for property names that Python would change (identifiers are read in NFKC
+    form: ``\\ufb01eld``, with a ligature, is ``field``); datamodel-code-generator keeps them as
+    they are, which would merge distinct fields. The names get their ASCII form (accents
+    dropped, other characters ``_``) and a trailing ``_`` until they differ from every property
+    name."""
+    names = sorted({name for schema in classes.values() for name in schema["properties"]})
+    taken = {unicodedata.normalize("NFKC", name) for name in names}
+    aliases: dict[str, str] = {}
+    for name in names:
+        if unicodedata.normalize("NFKC", name) == name:
+            continue
+        text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name))
+        python = re.sub(r"[^0-9A-Za-z_]", "_", text.encode("ascii", "ignore").decode())
+        if not python.strip("_") or not python[0].isalpha():
+            python = "field_" + python.lstrip("_")
+        if keyword.iskeyword(python) or keyword.issoftkeyword(python):
+            python += "_"
+        while python in taken:
+            python += "_"
+        taken.add(python)
+        aliases[name] = python
+    return aliases
+
+
+def _add_docstrings(code: str, classes: dict[str, dict[str, Any]]) -> str:
+    """Insert each class's and field's description as a docstring below it."""
+    ending = "" if code.endswith("\n") else "\n"  # added for the insertions, then removed
+    code += ending
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    inserts: dict[int, list[str]] = {}  # line index -> docstring lines to put before it
+    removed: set[int] = set()
+    for cls in tree.body:
+        if not isinstance(cls, ast.ClassDef) or cls.name not in classes:
+            continue
+        schema = classes[cls.name]
+        description = schema.get("description")
+        if isinstance(description, str) and description.strip():
+            literal = docstring_literal(description, _DOC_INDENT, keep_indent=True)
+            inserts.setdefault(cls.body[0].lineno - 1, []).append(_DOC_INDENT + literal + "\n")
+            if len(cls.body) == 1 and isinstance(cls.body[0], ast.Pass):
+                removed.add(cls.body[0].lineno - 1)
+        fields = _input_fields(tree, code, cls.name)
+        by_python = {f.python_name: f.json_name for f in fields.values()}
+        for stmt in cls.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            json_name = by_python.get(stmt.target.id)
+            prop = schema["properties"].get(json_name) if json_name is not None else None
+            text = prop.get("description") if isinstance(prop, dict) else None
+            if isinstance(text, str) and text.strip():
+                assert stmt.end_lineno is not None
+                literal = docstring_literal(text, _DOC_INDENT)
+                inserts.setdefault(stmt.end_lineno, []).append(_DOC_INDENT + literal + "\n")
+    out: list[str] = []
+    for index in range(len(lines) + 1):
+        out.extend(inserts.get(index, ()))
+        if index < len(lines) and index not in removed:
+            out.append(lines[index])
+    text = "".join(out)
+    return text[: len(text) - len(ending)]
+
+
 def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> GeneratedModels:
     """Run datamodel-code-generator on ``endpoint.schema``; split imports and classes."""
     base_class_map = {name: f"{base_module}.InputModel" for name in endpoint.input_classes}
     base_class_map.update({name: f"{base_module}.OutputModel" for name in endpoint.output_classes})
-    schema = strip_unsafe_defaults(copy.deepcopy(endpoint.schema))
+    classes = _class_schemas(endpoint.schema, endpoint.input_class)
+    schema = _without_descriptions(strip_unsafe_defaults(copy.deepcopy(endpoint.schema)))
+    options = options_for(endpoint.input_class, base_class_map)
+    options["aliases"] = _nfkc_aliases(classes) or None
     with warnings.catch_warnings():
         # Its warnings are about constructs the normalized schema no longer has; the generated
         # code is checked by importing it and by mypy --strict in the tests.
         warnings.simplefilter("ignore")
         try:
-            code = generate(
-                json.dumps(schema, ensure_ascii=False),
-                **options_for(endpoint.input_class, base_class_map),
-            )
+            code = generate(json.dumps(schema, ensure_ascii=False), **options)
         except Exception as exc:  # a construct the normalization does not cover: no traceback
             problem = " ".join(str(exc).split())[:500]
             raise GenerationError(
@@ -438,6 +612,7 @@ def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> Generated
             ) from exc
     if not isinstance(code, str):  # pragma: no cover - single-module output is a str
         raise TypeError("datamodel-code-generator returned several modules")
+    code = _add_docstrings(code, classes)
     imports, body, tree = _split_module(code)
     # Blank lines inside multi-line descriptions come out indented; strip trailing blanks.
     body = re.sub(r"[ \t]+$", "", body, flags=re.MULTILINE)

@@ -9,8 +9,9 @@ Rules (also in the README):
 - A name starting with a digit gets the prefix ``m_`` (``3d-thing`` -> ``m_3d_thing``); a Python
   keyword, a builtin, or a name the generated code itself uses gets a trailing ``_``
   (``fal-ai/lambda`` -> ``lambda_``).
-- The function has the module's name. When several ids map to one module, the ids are sorted and
-  the first keeps the name; the others get ``_2``, ``_3``, ... in that order.
+- A module name starting with ``_`` gets the prefix ``m`` (``x/__init__`` -> ``m__init__``), as
+  an owner package name does: names starting with ``_`` are the generator's own.
+- The function has the module's name. Two ids mapping to one module are an error naming both.
 - Class names come from schema names: the part after the last ``__``
   (``registry__image__fast_sdxl__models__Image`` -> ``Image``), converted to PascalCase.
 - Accented letters lose their accents first (``Ünïcode`` -> ``Unicode``, ``café`` -> ``cafe``).
@@ -22,7 +23,9 @@ import builtins
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+from ._writer import GenerationError
 
 __all__ = [
     "class_name",
@@ -98,26 +101,55 @@ def python_identifier(text: str, reserved: Iterable[str] = RESERVED_MODULE_NAMES
     return name
 
 
-def module_names(endpoint_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """Map each endpoint id to ``(owner_package, module)``; collisions get ``_2``, ``_3``..."""
-    groups: dict[tuple[str, str], list[str]] = {}
+def _source_of(value: object) -> str | None:
+    """The source file recorded for an endpoint id: a string, or the last item of a tuple such
+    as ``(document, source)``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple) and value and isinstance(value[-1], str):
+        return value[-1]
+    return None
+
+
+def module_names(
+    endpoint_ids: Iterable[str] | Mapping[str, object],
+) -> dict[str, tuple[str, str]]:
+    """Map each endpoint id to ``(owner_package, module)``.
+
+    ``endpoint_ids`` may map each id to its source file (or to ``(document, source)``), which
+    the error then names. Two ids mapping to one module are an error (GenerationError naming
+    both ids and their files): a suffix would make a module's name depend on which other
+    documents are generated with it.
+    """
+    sources = (
+        {k: _source_of(v) for k, v in endpoint_ids.items()}
+        if isinstance(endpoint_ids, Mapping)
+        else {}
+    )
+    result: dict[str, tuple[str, str]] = {}
+    owners: dict[tuple[str, str], str] = {}
     for endpoint_id in sorted(set(endpoint_ids)):
         owner, _, rest = endpoint_id.partition("/")
-        owner_name = python_identifier(owner)
-        if owner_name.startswith("_"):
-            owner_name = "m" + owner_name  # names starting with ``_`` are the generator's own
-        groups.setdefault((owner_name, python_identifier(rest)), []).append(endpoint_id)
-    used = set(groups)
-    result: dict[str, tuple[str, str]] = {}
-    for (owner_name, base), ids in sorted(groups.items()):
-        result[ids[0]] = (owner_name, base)
-        n = 1
-        for endpoint_id in ids[1:]:
-            n += 1
-            while (owner_name, f"{base}_{n}") in used:
-                n += 1
-            used.add((owner_name, f"{base}_{n}"))
-            result[endpoint_id] = (owner_name, f"{base}_{n}")
+        names = []
+        for part in (owner, rest):
+            name = python_identifier(part)
+            if name.startswith("_"):
+                name = "m" + name  # names starting with ``_`` are the generator's own
+            names.append(name)
+        key = (names[0], names[1])
+        if key in owners:
+            other = owners[key]
+
+            def named(endpoint: str) -> str:
+                source = sources.get(endpoint)
+                return f"{endpoint!r}" + (f" ({source})" if source else "")
+
+            raise GenerationError(
+                f"endpoint ids {named(other)} and {named(endpoint_id)} both map to the module "
+                f"{names[0]}.{names[1]}; generate them into different packages (--package)"
+            )
+        owners[key] = endpoint_id
+        result[endpoint_id] = key
     return result
 
 

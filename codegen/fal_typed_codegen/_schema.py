@@ -212,10 +212,16 @@ class _Normalizer:
         properties: dict[str, Any] = {}
         for name in ordered:
             prop_pointer = f"{pointer}/properties/{pointer_escape(name)}"
+            if not _unicode_text(name):
+                raise self.error(prop_pointer, _SURROGATE_PROBLEM.format(what="property name"))
             properties[name] = self.node(props[name], prop_pointer, side, hint + class_name(name))
         for name in sorted(set(required_raw) - set(properties)):
             properties[name] = {}
         required = [name for name in properties if name in set(required_raw)]
+        if not _unicode_text(schema.get("description")):
+            raise self.error(
+                pointer + "/description", _SURROGATE_PROBLEM.format(what="description")
+            )
         out: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             out["required"] = required
@@ -236,6 +242,9 @@ class _Normalizer:
             for k, v in raw.items()
             if not (isinstance(k, str) and k.startswith("x-")) and k not in _DROPPED_KEYS
         }
+        for key in ("default", "enum", "const", "description"):
+            if key in schema and not _unicode_text(schema[key]):
+                raise self.error(f"{pointer}/{key}", _SURROGATE_PROBLEM.format(what=key))
         annotations = {k: schema.pop(k) for k in _SIBLINGS_OF_REF if k in schema}
         if "example" in raw and "examples" not in annotations:
             annotations["examples"] = [raw["example"]]
@@ -420,8 +429,14 @@ class _Normalizer:
             self._inlining.pop()
 
     def _merge_all_of(
-        self, parts: list[Any], pointer: str, siblings: dict[str, Any]
+        self,
+        parts: list[Any],
+        pointer: str,
+        siblings: dict[str, Any],
+        stack: tuple[str, ...] = (),
     ) -> dict[str, Any]:
+        """Merge ``allOf`` parts; ``stack``: the pointers of the parts being merged (a part
+        that is merged inside itself is a circular reference)."""
         merged: dict[str, Any] = {}
         properties: dict[str, Any] = {}
         required: list[str] = []
@@ -431,15 +446,20 @@ class _Normalizer:
             seen: set[str] = set()
             while isinstance(part, dict) and "$ref" in part:
                 ref = part["$ref"]
-                if ref in seen:
-                    raise self.error(part_pointer, "circular $ref in allOf")
+                if ref in seen or ref in stack:
+                    raise self.error(part_pointer + "/$ref", "circular $ref in allOf")
                 seen.add(ref)
-                part, part_pointer = self.resolve(ref, part_pointer)
+                part, part_pointer = self.resolve(ref, part_pointer + "/$ref")
             if not isinstance(part, dict):
                 raise self.error(part_pointer, "schema must be an object")
             if "allOf" in part:
+                if not isinstance(part["allOf"], list):
+                    raise self.error(part_pointer + "/allOf", "allOf must be a non-empty list")
                 part = self._merge_all_of(
-                    part["allOf"], part_pointer, {k: v for k, v in part.items() if k != "allOf"}
+                    part["allOf"],
+                    part_pointer,
+                    {k: v for k, v in part.items() if k != "allOf"},
+                    (*stack, *seen),
                 )
             for key, value in part.items():
                 if key == "properties" and isinstance(value, dict):
@@ -468,6 +488,27 @@ class _Normalizer:
 # Atomic groups and possessive quantifiers: Python 3.11+ only (generated code supports 3.10).
 _COUNT_KEYS = frozenset({"minLength", "maxLength", "minItems", "maxItems"})
 _PY311_REGEX = re.compile(r"\(\?>|(?<!\\)[*+?}]\+")
+
+
+_SURROGATE_PROBLEM = (
+    "{what} holds a lone surrogate (e.g. \\ud800): not Unicode text, which JSON bodies, "
+    "pydantic models and their JSON schemas cannot carry"
+)
+
+
+def _unicode_text(value: object) -> bool:
+    """Whether every string in ``value`` (JSON data) is Unicode text (no lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_unicode_text(v) for v in value)
+    if isinstance(value, dict):
+        return all(_unicode_text(k) and _unicode_text(v) for k, v in value.items())
+    return True
 
 
 def _branch_hint(branch: object, hint: str) -> str:
@@ -515,8 +556,8 @@ def _valid_constraint(key: str, value: object) -> bool:
         return isinstance(value, bool)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False
-    if key in _COUNT_KEYS:
-        return float(value).is_integer() and value >= 0
+    if key in _COUNT_KEYS:  # pydantic-core holds counts in 64-bit integers
+        return float(value).is_integer() and 0 <= value < 2**63
     if key == "multipleOf":
         return value > 0 and value != float("inf")
     return value == value and abs(value) != float("inf")  # not NaN or infinite
@@ -620,6 +661,17 @@ def _root_stem(pointer: str, suffix: str, endpoint_id: str) -> str:
 
 def normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
     """Build the generator's schema for ``doc`` (raises DocumentError naming file and pointer)."""
+    try:
+        return _normalize_endpoint(doc)
+    except RecursionError:
+        raise DocumentError(
+            doc.source,
+            doc.openapi_pointer + doc.input_pointer[1:],
+            "schemas nested too deeply (or circular references that never reach an object)",
+        ) from None
+
+
+def _normalize_endpoint(doc: EndpointDocument) -> NormalizedEndpoint:
     normalizer = _Normalizer(doc)
     input_key: tuple[Side, str] = ("input", doc.input_pointer)
     output_key: tuple[Side, str] = ("output", doc.output_pointer)

@@ -101,31 +101,32 @@ def _check_ownership(target: Path) -> None:
 
 def write_package(target: Path, files: Mapping[str, bytes]) -> None:
     """Replace directory ``target`` by exactly ``files``: written to a temporary sibling, then
-    swapped in, so a failure leaves the previous output untouched."""
+    swapped in, so a failure or an interruption (``KeyboardInterrupt`` included) at any point
+    leaves the previous output untouched and no temporary directory behind."""
     _check_ownership(target)
+    for rel in files:
+        path = Path(rel)
+        if path.is_absolute() or ".." in path.parts or "\\" in rel or "\x00" in rel:
+            raise GenerationError(f"{rel!r}: not a path inside the package (a fal-typed bug)")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    backup: Path | None = None
+    backup = staging.with_name(staging.name.replace(".new-", ".old-", 1))
     try:
         for rel, data in files.items():
             path = staging / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.rmdir(backup)
             os.replace(target, backup)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if backup is not None:
-                os.replace(backup, target)
-                backup = None
-            raise
+        os.replace(staging, target)
+    except BaseException:
+        if backup.exists() and not target.exists():  # stopped between the two renames
+            os.replace(backup, target)
+        raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-        if backup is not None:
+        if backup.exists() and target.exists():
             shutil.rmtree(backup, ignore_errors=True)
 
 

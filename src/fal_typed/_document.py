@@ -31,13 +31,15 @@ __all__ = [
     "load_document",
     "parse_document",
     "pointer_escape",
+    "printable",
     "resolve_pointer",
     "validate_endpoint_id",
 ]
 
 _JSON = "application/json"
 _MAX_REF_HOPS = 64
-_BAD_ID_CHARS = re.compile(r"[?#\\\s]")
+_BAD_ID_CHARS = re.compile(r"[?#\\\s\x00-\x1f\x7f]")
+_MAX_ID_LENGTH = 200  # module file names are made from ids; file systems allow 255 bytes
 
 
 class DocumentError(ValueError):
@@ -52,7 +54,15 @@ class DocumentError(ValueError):
         self.pointer = pointer
         self.problem = problem
         where = f"{source}: {pointer}: " if pointer else f"{source}: "
-        super().__init__(where + problem)
+        super().__init__(printable(where + problem))
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (line breaks, NUL, lone surrogates...)
+    written as its ``repr()`` escape, so a message is one line that any terminal can show."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -124,12 +134,15 @@ def validate_endpoint_id(endpoint_id: object, source: str, pointer: str | None) 
         len(segments) < 2
         or any(s in ("", ".", "..") for s in segments)
         or _BAD_ID_CHARS.search(endpoint_id)
+        or not endpoint_id.isprintable()
+        or len(endpoint_id.encode("utf-8", "surrogatepass")) > _MAX_ID_LENGTH
     ):
         raise DocumentError(
             source,
             pointer,
             f"invalid endpoint id {endpoint_id!r}: expected 'owner/name[/sub...]' with "
-            "non-empty segments other than '.' and '..' and no '?', '#', '\\' or whitespace",
+            "non-empty segments other than '.' and '..', no '?', '#', '\\', whitespace or "
+            f"control characters, and at most {_MAX_ID_LENGTH} bytes",
         )
     return endpoint_id
 
@@ -144,7 +157,12 @@ def _follow(openapi: Mapping[str, Any], value: Any, pointer: str, source: str) -
         if ref in seen or len(seen) >= _MAX_REF_HOPS:
             raise DocumentError(source, pointer, f"circular $ref {ref!r}")
         seen.add(ref)
-        value = resolve_pointer(openapi, ref, source)
+        try:
+            value = resolve_pointer(openapi, ref, source)
+        except DocumentError as exc:  # name the $ref, not the missing target
+            raise DocumentError(
+                source, _join(pointer, "$ref"), f"$ref {ref!r}: {exc.problem}"
+            ) from None
         pointer = ref
     return value, pointer
 
@@ -317,6 +335,8 @@ def load_document(path: str | os.PathLike[str]) -> EndpointDocument:
         raise DocumentError(
             source, None, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer with too many digits
+        raise DocumentError(source, None, f"unsupported JSON: {exc}") from None
     return parse_document(data, source)
 
 

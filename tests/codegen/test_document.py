@@ -79,7 +79,8 @@ def test_inline_input_schema_has_a_paths_pointer() -> None:
         ),
         (
             lambda d: d["components"]["schemas"].pop("ConstInput"),
-            "x.json: #/components/schemas/ConstInput: reference target does not exist",
+            "x.json: #/paths/~1fixtures~1const/post/requestBody/content/application~1json/"
+            "schema/$ref: $ref '#/components/schemas/ConstInput': reference target does not exist",
         ),
         (
             lambda d: d["info"]["x-fal-metadata"].update(endpointId="a/./b"),

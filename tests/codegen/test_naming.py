@@ -1,8 +1,11 @@
-"""Name mapping rules (documented in codegen/README-section.md)."""
+"""Name mapping rules (documented in the README, "Name mapping")."""
 
 from __future__ import annotations
 
+import pytest
+
 from fal_typed_codegen._naming import class_name, module_names
+from fal_typed_codegen._writer import GenerationError
 
 
 def test_module_names_follow_the_documented_rules() -> None:
@@ -28,15 +31,29 @@ def test_module_names_follow_the_documented_rules() -> None:
     }
 
 
-def test_collisions_are_numbered_in_id_order_whatever_the_input_order() -> None:
-    ids = ["fal-ai/flux/dev", "fal-ai/flux-dev", "fal-ai/flux.dev"]
-    expected = {
-        "fal-ai/flux-dev": ("fal_ai", "flux_dev"),
-        "fal-ai/flux.dev": ("fal_ai", "flux_dev_2"),
-        "fal-ai/flux/dev": ("fal_ai", "flux_dev_3"),
+def test_two_ids_mapping_to_one_module_are_an_error_naming_both() -> None:
+    for ids in (["fal-ai/flux/dev", "fal-ai/flux-dev"], ["fal-ai/flux-dev", "fal-ai/flux/dev"]):
+        with pytest.raises(GenerationError) as info:
+            module_names(ids)
+        assert str(info.value).startswith(
+            "endpoint ids 'fal-ai/flux-dev' and 'fal-ai/flux/dev' both map to the module "
+            "fal_ai.flux_dev"
+        )
+    sources = {"fal-ai/flux.dev": "b.json", "fal-ai/flux-dev": "a.json"}
+    with pytest.raises(
+        GenerationError,
+        match=r"'fal-ai/flux-dev' \(a.json\) and "
+        r"'fal-ai/flux.dev' \(b.json\)",
+    ):
+        module_names(sources)
+
+
+def test_module_names_starting_with_an_underscore_get_a_prefix() -> None:
+    assert module_names(["x/__init__", "x/_base", "_y/z"]) == {
+        "x/__init__": ("x", "m__init__"),
+        "x/_base": ("x", "m_base"),
+        "_y/z": ("m_y", "z"),
     }
-    assert module_names(ids) == expected
-    assert module_names(list(reversed(ids))) == expected
 
 
 def test_class_names() -> None:

@@ -55,21 +55,21 @@ class FluxLoraInput(InputModel):
 
                 The same seed and the same prompt given to the same version of the model
                 will output the same image every time.
-
+           \x20
     """
     loras: list[LoraWeight] = Field([], validate_default=True)
     """
 
                 The LoRAs to use for the image generation. You can use any number of LoRAs
                 and they will be merged together to generate the final image.
-
+           \x20
     """
     guidance_scale: Annotated[float, Field(ge=0.0, le=35.0)] = 3.5
     """
 
                 The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt when looking for a related image to show you.
-
+           \x20
     """
     sync_mode: bool = False
     """
@@ -100,7 +100,7 @@ class FluxLoraOutput(OutputModel):
 
                 Seed of the generated Image. It will be the same value of the one passed in the
                 input or the randomly generated that was used in case none was passed.
-
+           \x20
     """
     has_nsfw_concepts: list[bool]
     """
@@ -140,7 +140,7 @@ class LoraWeight(InputModel):
 
                 The scale of the LoRA weight. This is used to scale the LoRA weight
                 before merging it with the base model.
-
+           \x20
     """
 
 

@@ -35,7 +35,7 @@ class FluxProV11UltraInput(InputModel):
 
                 The same seed and the same prompt given to the same version of the model
                 will output the same image every time.
-
+           \x20
     """
     sync_mode: bool = False
     """
@@ -92,7 +92,7 @@ class FluxProV11UltraOutput(OutputModel):
 
                 Seed of the generated Image. It will be the same value of the one passed in the
                 input or the randomly generated that was used in case none was passed.
-
+           \x20
     """
     has_nsfw_concepts: list[bool]
     """

@@ -54,14 +54,14 @@ class FluxSchnellInput(InputModel):
 
             The same seed and the same prompt given to the same version of the model
             will output the same image every time.
-
+       \x20
     """
     guidance_scale: Annotated[float, Field(ge=1.0, le=20.0)] = 3.5
     """
 
             The CFG (Classifier Free Guidance) scale is a measure of how close you want
             the model to stick to your prompt when looking for a related image to show you.
-
+       \x20
     """
     sync_mode: bool = False
     """
@@ -96,7 +96,7 @@ class FluxSchnellOutput(OutputModel):
 
                 Seed of the generated Image. It will be the same value of the one passed in the
                 input or the randomly generated that was used in case none was passed.
-
+           \x20
     """
     has_nsfw_concepts: list[bool]
     """

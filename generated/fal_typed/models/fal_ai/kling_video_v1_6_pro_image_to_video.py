@@ -69,7 +69,7 @@ class KlingVideoV16ProImageToVideoInput(InputModel):
 
                 The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt.
-
+           \x20
     """
 
 

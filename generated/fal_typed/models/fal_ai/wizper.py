@@ -161,7 +161,7 @@ class WizperInput(InputModel):
             English, regardless of the language selected. If `None` is passed,
             the language will be automatically detected. This will also increase
             the inference time.
-
+           \x20
     """
     chunk_level: Literal["segment"] = "segment"
     """
