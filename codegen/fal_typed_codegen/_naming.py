@@ -102,10 +102,13 @@ def python_identifier(text: str, reserved: Iterable[str] = RESERVED_MODULE_NAMES
 
 
 def _source_of(value: object) -> str | None:
-    """The source file recorded for an endpoint id: a string, or the last item of a tuple such
-    as ``(document, source)``."""
+    """The source file recorded for an endpoint id: a string, an object with a ``source``
+    string (a loaded document), or the last item of a tuple such as ``(document, source)``."""
     if isinstance(value, str):
         return value
+    source = getattr(value, "source", None)
+    if isinstance(source, str):
+        return source
     if isinstance(value, tuple) and value and isinstance(value[-1], str):
         return value[-1]
     return None
@@ -116,10 +119,10 @@ def module_names(
 ) -> dict[str, tuple[str, str]]:
     """Map each endpoint id to ``(owner_package, module)``.
 
-    ``endpoint_ids`` may map each id to its source file (or to ``(document, source)``), which
-    the error then names. Two ids mapping to one module are an error (GenerationError naming
-    both ids and their files): a suffix would make a module's name depend on which other
-    documents are generated with it.
+    Two ids mapping to one module are an error (GenerationError naming both ids and, when
+    ``endpoint_ids`` maps each id to its source file, a loaded document with a ``source`` or
+    ``(document, source)``, their files): a suffix would make a module's name depend on which
+    other documents are generated with it.
     """
     sources = (
         {k: _source_of(v) for k, v in endpoint_ids.items()}
