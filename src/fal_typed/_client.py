@@ -233,7 +233,7 @@ class FalClient:
                     endpoint_id=endpoint_id,
                 ) from exc
             elapsed = time.monotonic() - started
-            request_id = response.headers.get("x-fal-request-id")
+            request_id = redact(response.headers.get("x-fal-request-id"), secrets)
             logger.info(
                 "POST %s -> %d in %.3fs (request_id=%s, retries=%d)",
                 endpoint_id,
@@ -345,16 +345,19 @@ def decode_json(endpoint_id: str, response: httpx.Response, *, secret: tuple[str
     try:
         return json.loads(response.content)
     except ValueError as exc:
-        request_id = response.headers.get("x-fal-request-id")
-        text = redact(response.text, secret)
-        raise InvalidResponseError(
-            f"{response.status_code} {endpoint_id}: the answer is not valid JSON "
-            f"(request_id={request_id}): {describe_text(text) or 'empty body'!s}",
-            endpoint_id=endpoint_id,
-            status_code=response.status_code,
-            request_id=request_id,
-            text=text[:1000],
-        ) from exc
+        reason = str(exc)  # where decoding failed; the error's .doc holds the whole body
+    # Raised outside the ``except``: the decoder's error is not chained, since it keeps the
+    # unredacted body.
+    request_id = redact(response.headers.get("x-fal-request-id"), secret)
+    text = redact(response.text, secret)
+    raise InvalidResponseError(
+        f"{response.status_code} {endpoint_id}: the answer is not valid JSON "
+        f"(request_id={request_id}): {describe_text(text) or 'empty body'!s} ({reason})",
+        endpoint_id=endpoint_id,
+        status_code=response.status_code,
+        request_id=request_id,
+        text=text[:1000],
+    )
 
 
 _default_client: FalClient | None = None

@@ -94,7 +94,7 @@ class Endpoint(Generic[InputT, OutputT]):
         # answer, which is redacted here (in case the server echoed the key) but not there.
         secret = client._secrets()
         data = decode_json(self.id, response, secret=secret)  # not JSON: InvalidResponseError
-        request_id = response.headers.get("x-fal-request-id")
+        request_id = redact(response.headers.get("x-fal-request-id"), secret)
         raise ResponseValidationError(
             redact(
                 f"{self.id}: the answer does not match {self.output_model.__name__} "

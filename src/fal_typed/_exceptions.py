@@ -304,8 +304,8 @@ def api_error(endpoint_id: str, response: httpx.Response, *, secret: Secrets = N
     detail: Any = body.get("detail") if isinstance(body, dict) else None
     error_type = body.get("error_type") if isinstance(body, dict) else None
     if not isinstance(error_type, str):
-        error_type = response.headers.get("x-fal-error-type")
-    request_id = response.headers.get("x-fal-request-id")
+        error_type = redact(response.headers.get("x-fal-error-type"), secret)
+    request_id = redact(response.headers.get("x-fal-request-id"), secret)
     retryable = parse_retryable(response.headers.get("x-fal-retryable"))
 
     if detail is not None:

@@ -105,6 +105,10 @@ class RawServer:
         with self._lock:
             self._script.extend(answers)
 
+    def clear_script(self) -> None:
+        with self._lock:
+            self._script.clear()
+
     @property
     def open_connections(self) -> int:
         with self._lock:
