@@ -101,8 +101,9 @@ def _check_ownership(target: Path) -> None:
 
 def write_package(target: Path, files: Mapping[str, bytes]) -> None:
     """Replace directory ``target`` by exactly ``files``: written to a temporary sibling, then
-    swapped in, so a failure or an interruption (``KeyboardInterrupt`` included) at any point
-    leaves the previous output untouched and no temporary directory behind."""
+    swapped in, so a failure or an interruption (``KeyboardInterrupt`` included) before the
+    final rename leaves the previous output untouched (put back if it was already moved aside)
+    and no temporary directory behind."""
     _check_ownership(target)
     for rel in files:
         path = Path(rel)
