@@ -26,7 +26,7 @@ from fal_typed import (
 from fal_typed._constants import MAX_RETRY_AFTER, MAX_RETRY_DELAY
 from fal_typed._retry import NOT_RUN_ERROR_TYPES, backoff_delay, retry_after, should_retry
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = 1_750_000_000  # a fixed "now" (2025) so date arithmetic is exact
 
 
@@ -204,7 +204,7 @@ STEP = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(STEP, min_size=1, max_size=8), st.integers(0, 4))
 def test_the_loop_is_billing_safe(steps: list[Any], max_retries: int) -> None:
     """Whatever the answers: at most ``max_retries`` retries; a retry only after a fault that
