@@ -154,6 +154,8 @@ def _progress_bar(total: int, enabled: bool) -> Any:
         from tqdm import tqdm
     except ModuleNotFoundError:  # pragma: no cover - tqdm is in the codegen extra
         return None
+    # No monitor thread: worker processes may be forked while the bar is shown.
+    tqdm.monitor_interval = 0
     return tqdm(total=total, desc="generating", unit="endpoint", file=sys.stderr, leave=False)
 
 

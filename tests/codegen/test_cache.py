@@ -216,3 +216,27 @@ def test_unwritable_cache_directory_only_disables_writing(
     blocker.write_text("not a directory")
     cache = GenerationCache(blocker)
     assert build_package(documents, PACKAGE, cache=cache).files == plain
+
+
+def test_progress_bar_only_on_a_terminal_and_for_long_runs(
+    monkeypatch: pytest.MonkeyPatch, documents: list[Path], plain: dict[str, bytes]
+) -> None:
+    from fal_typed_codegen import _command
+
+    assert _command._progress_bar(1000, enabled=False) is None
+    assert _command._progress_bar(5, enabled=True) is None
+    bar = _command._progress_bar(1000, enabled=True)
+    assert bar is not None
+    bar.close()
+    updates: list[int] = []
+
+    class Bar:
+        def update(self, n: int) -> None:
+            updates.append(n)
+
+        def close(self) -> None:
+            updates.append(0)
+
+    monkeypatch.setattr(_command, "_progress_bar", lambda total, enabled: Bar())
+    assert build_package(documents, PACKAGE, progress=True).files == plain
+    assert updates == [1] * len(documents) + [0]
