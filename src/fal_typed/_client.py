@@ -43,6 +43,15 @@ _sleep = time.sleep
 
 TimeoutTypes = float | httpx.Timeout | None
 
+# Sent with every request. Set once on the client's own httpx.Client: httpx merges per-request
+# headers into the client's one by one on every call.
+_STATIC_HEADERS = {
+    "User-Agent": f"fal-typed/{__version__}",
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
+_MAX_CACHED_URLS = 1024
+
 # What HTTP allows in a header name (a token) and value (visible ASCII, spaces and tabs inside).
 # Checked before sending: h11 would refuse them only after the connection is open, and its
 # error quotes the value, which for the Authorization header is the key.
@@ -107,10 +116,14 @@ class FalClient:
         self._owns_http_client = http_client is None
         if http_client is None:
             self.timeout = DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
-            http_client = httpx.Client(timeout=self.timeout)
+            http_client = httpx.Client(timeout=self.timeout, headers=_STATIC_HEADERS)
+            self._request_headers: dict[str, str] = {}  # the static ones are on http_client
         else:
             self.timeout = http_client.timeout if isinstance(timeout, NotGiven) else timeout
+            self._request_headers = dict(_STATIC_HEADERS)  # the caller's client keeps its own
         self._http = http_client
+        # Each (base URL, endpoint id, path) is validated and parsed once, not on every call.
+        self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"FalClient(base_url={self.base_url!r}, max_retries={self.max_retries})"
@@ -185,7 +198,11 @@ class FalClient:
         The lower-level half of :meth:`run`, used by typed endpoints to parse the raw bytes.
         """
         url = self._url(endpoint_id, path)
-        request_headers = self._headers(start_timeout, object_lifecycle, headers)
+        request_headers: dict[str, str] | httpx.Headers
+        if start_timeout is None and object_lifecycle is None and not headers:
+            request_headers = dict(self._request_headers)  # the common case, kept cheap
+        else:
+            request_headers = self._headers(start_timeout, object_lifecycle, headers)
         key = self._require_key()
         request_headers["Authorization"] = f"Key {key}"
         secrets = _secrets(key)
@@ -265,10 +282,19 @@ class FalClient:
         _sleep(delay)
         return attempt + 1
 
-    def _url(self, endpoint_id: str, path: str | None) -> str:
-        url = f"{self.base_url}/{validate_endpoint_id(endpoint_id)}"
-        if path is not None:
-            url = f"{url}/{validate_path(path)}"
+    def _url(self, endpoint_id: str, path: str | None) -> httpx.URL:
+        cacheable = type(endpoint_id) is str and (path is None or type(path) is str)
+        cache_key = (self.base_url, endpoint_id, path)
+        url = self._urls.get(cache_key) if cacheable else None
+        if url is None:
+            text = f"{self.base_url}/{validate_endpoint_id(endpoint_id)}"
+            if path is not None:
+                text = f"{text}/{validate_path(path)}"
+            url = httpx.URL(text)
+            if cacheable:
+                if len(self._urls) >= _MAX_CACHED_URLS:
+                    self._urls.clear()
+                self._urls[cache_key] = url
         return url
 
     def _headers(
@@ -277,13 +303,7 @@ class FalClient:
         object_lifecycle: int | timedelta | None,
         extra: Mapping[str, str] | None,
     ) -> httpx.Headers:
-        headers = httpx.Headers(
-            {
-                "User-Agent": f"fal-typed/{__version__}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            }
-        )
+        headers = httpx.Headers(_STATIC_HEADERS)
         if start_timeout is not None:
             headers["X-Fal-Request-Timeout"] = start_timeout_header(start_timeout)
         if object_lifecycle is not None:

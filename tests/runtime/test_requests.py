@@ -36,10 +36,21 @@ def test_run_posts_json_to_endpoint_url(server: RecordingServer, client: FalClie
 def test_subpath_and_nested_ids(server: RecordingServer, client: FalClient) -> None:
     client.run("fal-ai/flux/dev", {}, path="image-to-image")
     client.run("fal-ai/kling-video/v1.6/pro/image-to-video", {})
+    client.run("fal-ai/flux/dev", {})  # URLs are cached per (id, path): no mix-up
+    client.run("fal-ai/flux/dev", {}, path="image-to-image")
     assert [r.path for r in server.requests] == [
         "/fal-ai/flux/dev/image-to-image",
         "/fal-ai/kling-video/v1.6/pro/image-to-video",
+        "/fal-ai/flux/dev",
+        "/fal-ai/flux/dev/image-to-image",
     ]
+
+
+def test_invalid_ids_stay_invalid_on_repeat(server: RecordingServer, client: FalClient) -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError, match="endpoint id"):
+            client.run("fal-ai/../x", {})
+    assert server.requests == []
 
 
 def test_non_ascii_and_big_ints_round_trip(server: RecordingServer, client: FalClient) -> None:
@@ -219,6 +230,8 @@ def test_caller_supplied_http_client_is_used_and_not_closed(server: RecordingSer
     with FalClient("k", base_url=server.url, http_client=http) as c:
         c.run("fal-ai/x", {})
     assert server.requests[0].headers["x-proxy-tag"] == "mine"
+    assert server.requests[0].headers["user-agent"] == f"fal-typed/{fal_typed.__version__}"
+    assert server.requests[0].headers["content-type"] == "application/json"
     assert not http.is_closed
     http.close()
 
