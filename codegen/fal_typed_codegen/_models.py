@@ -449,7 +449,27 @@ def _split_module(code: str) -> tuple[str, str, ast.Module]:
     return "".join(import_lines), "".join(lines[cut:]), tree
 
 
+def _source_lines(code: str) -> list[bytes]:
+    """The lines of ``code`` split as ``ast.get_source_segment`` splits them (only at ``\\r\\n``,
+    ``\\r`` and ``\\n``), UTF-8 encoded: AST column offsets count bytes."""
+    return [line.encode() for line in re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", code)]
+
+
+def _segment(lines: list[bytes], node: ast.expr) -> str | None:
+    """``ast.get_source_segment(code, node)`` over lines split once: that function re-splits the
+    whole module on every call, which dominated generation time."""
+    end_lineno, end_col = node.end_lineno, node.end_col_offset
+    if end_lineno is None or end_col is None:
+        return None
+    first, last = node.lineno - 1, end_lineno - 1
+    if first == last:
+        return lines[first][node.col_offset : end_col].decode()
+    parts = [lines[first][node.col_offset :], *lines[first + 1 : last], lines[last][:end_col]]
+    return b"".join(parts).decode()
+
+
 def _input_fields(tree: ast.Module, code: str, input_class: str) -> dict[str, ModelField]:
+    lines = _source_lines(code)
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == input_class)
     fields: dict[str, ModelField] = {}
     for stmt in cls.body:
@@ -476,7 +496,7 @@ def _input_fields(tree: ast.Module, code: str, input_class: str) -> dict[str, Mo
                 for kw in meta.keywords:
                     if kw.arg == "alias" and isinstance(kw.value, ast.Constant):
                         alias = str(kw.value.value)
-        text = ast.get_source_segment(code, annotation) or ast.unparse(annotation)
+        text = _segment(lines, annotation) or ast.unparse(annotation)
         json_name = alias if alias is not None else python_name
         fields[json_name] = ModelField(json_name, python_name, " ".join(text.split()))
     return fields
