@@ -60,7 +60,7 @@ update-schemas: setup
 	$(BIN)/python scripts/update_schemas.py $(IDS)
 
 bench: setup
-	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf .venv .tools dist build .mypy_cache .ruff_cache .pytest_cache
