@@ -241,7 +241,8 @@ def test_output_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
         out = tmp_path / f"out{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
         result = subprocess.run(
-            [FAL_TYPED, "generate", "--out", str(out)],
+            # --no-cache: the second run must generate again, not reuse the first one's files
+            [FAL_TYPED, "generate", "--out", str(out), "--no-cache"],
             cwd=ROOT,
             env=env,
             capture_output=True,
