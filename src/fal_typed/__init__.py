@@ -4,7 +4,8 @@ Typed functions for each endpoint live in ``fal_typed.models`` (generated); this
 hand-written runtime they call.
 """
 
-from pkgutil import extend_path
+import os
+import sys
 
 from ._client import FalClient
 from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
@@ -30,9 +31,15 @@ from ._exceptions import (
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
-# The generated ``fal_typed.models`` lives in generated/ in a source checkout; this lets one
-# import package span both directories (a wheel merges them into one).
-__path__ = extend_path(__path__, __name__)
+# The generated ``fal_typed.models`` lives in generated/ in a source checkout (the editable
+# install puts src/ and generated/ on sys.path); this lets one import package span both
+# directories. A wheel merges them into one. Like pkgutil.extend_path, without importing pkgutil
+# (a tenth of this package's import time).
+__path__ += [
+    portion
+    for portion in (os.path.join(entry, __name__) for entry in sys.path if isinstance(entry, str))
+    if portion not in __path__ and os.path.isdir(portion)
+]
 
 __all__ = [
     "DEFAULT_BASE_URL",
