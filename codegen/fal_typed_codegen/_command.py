@@ -351,7 +351,7 @@ def generate_command(
             return 0
         before = existing_files(target)
         if before != generated.files:  # an unchanged package is left alone
-            write_package(target, generated.files)
+            write_package(target, generated.files, existing=before)
     except (DocumentError, GenerationError) as exc:
         print(f"fal-typed generate: {exc}", file=sys.stderr)
         return 1

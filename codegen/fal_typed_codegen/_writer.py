@@ -99,11 +99,18 @@ def _check_ownership(target: Path) -> None:
             )
 
 
-def write_package(target: Path, files: Mapping[str, bytes]) -> None:
+def write_package(
+    target: Path, files: Mapping[str, bytes], existing: Mapping[str, bytes] | None = None
+) -> None:
     """Replace directory ``target`` by exactly ``files``: written to a temporary sibling, then
     swapped in, so a failure or an interruption (``KeyboardInterrupt`` included) before the
     final rename leaves the previous output untouched (put back if it was already moved aside)
-    and no temporary directory behind."""
+    and no temporary directory behind.
+
+    ``existing``: what ``target`` holds now (``existing_files``); files whose bytes are equal are
+    hard-linked into the new tree instead of written again (regenerating a large package after
+    one change then writes one file, not a thousand).
+    """
     _check_ownership(target)
     for rel in files:
         path = Path(rel)
@@ -113,9 +120,14 @@ def write_package(target: Path, files: Mapping[str, bytes]) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     backup = staging.with_name(staging.name.replace(".new-", ".old-", 1))
     try:
+        made: set[Path] = set()
         for rel, data in files.items():
             path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
+            if existing is not None and existing.get(rel) == data and _link(target / rel, path):
+                continue
             path.write_bytes(data)
         if target.exists():
             os.replace(target, backup)
@@ -129,6 +141,15 @@ def write_package(target: Path, files: Mapping[str, bytes]) -> None:
             shutil.rmtree(staging, ignore_errors=True)
         if backup.exists() and target.exists():
             shutil.rmtree(backup, ignore_errors=True)
+
+
+def _link(source: Path, link: Path) -> bool:
+    """Hard-link ``source`` as ``link``; False where the file system cannot (then it is written)."""
+    try:
+        os.link(source, link)
+    except OSError:
+        return False
+    return True
 
 
 def diff_package(target: Path, files: Mapping[str, bytes]) -> str:

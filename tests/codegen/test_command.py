@@ -75,6 +75,26 @@ def test_generate_reports_each_endpoint_and_what_changed(
     assert second[2].strip().endswith("myapp/fixtures/big_int.py")
 
 
+def test_regeneration_rewrites_only_changed_files(tmp_path: Path) -> None:
+    docs = _copy_fixtures(tmp_path, ["const", "big_int"])
+    args = ["generate", str(docs), "--out", str(tmp_path / "out"), "--package", "myapp"]
+    assert main(args) == 0
+    package = tmp_path / "out" / "myapp"
+    unchanged, changed = package / "fixtures" / "big_int.py", package / "fixtures" / "const.py"
+    inode = unchanged.stat().st_ino
+    doc = json.loads((docs / "const.json").read_text())
+    for component in doc["components"]["schemas"].values():
+        component["description"] = "A new description."
+    (docs / "const.json").write_text(json.dumps(doc))
+    old = changed.read_bytes()
+    assert main(args) == 0
+    # the package was swapped for a new tree: the unchanged module is the same file (linked,
+    # not written again), the changed one is new
+    assert unchanged.stat().st_ino == inode
+    assert changed.read_bytes() != old
+    assert main([*args, "--check"]) == 0
+
+
 def test_check_prints_a_diff_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
