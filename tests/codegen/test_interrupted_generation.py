@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from fal_typed_codegen import _schema
+from fal_typed_codegen import _schema, _writer
 from fal_typed_codegen._command import generate_command
 from fal_typed_codegen._writer import GenerationError
 
@@ -127,6 +127,8 @@ def test_failure_while_writing_the_last_file_leaves_the_output_unchanged(
         return original(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    # every file written, none hard-linked from the previous output (unchanged files are)
+    monkeypatch.setattr(_writer, "_link", lambda source, link: False)
     with pytest.raises(type(error)):
         _generate(paths, out)
     assert len(written) == len(NAMES) + 3
