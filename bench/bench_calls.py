@@ -188,7 +188,7 @@ def us(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100, help="calls per case per round")
-    parser.add_argument("--rounds", type=int, default=30, help="rounds (calls x rounds >= 2000)")
+    parser.add_argument("--rounds", type=int, default=60, help="rounds (calls x rounds >= 2000)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of (c) and (a)")
     args = parser.parse_args()
 

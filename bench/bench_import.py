@@ -92,7 +92,7 @@ def generate(docs: Path, out: Path, cache: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="fresh processes per figure (>= 10)")
+    parser.add_argument("--runs", type=int, default=25, help="fresh processes per figure (>= 10)")
     parser.add_argument(
         "--catalogue", type=int, default=1000, help="endpoints in the big catalogue"
     )
