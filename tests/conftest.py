@@ -4,6 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+import fal_typed._client
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_generation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -14,3 +16,18 @@ def _private_generation_cache(tmp_path_factory: pytest.TempPathFactory) -> Itera
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FAL_TYPED_CACHE_DIR", str(tmp_path_factory.mktemp("fal-typed-cache")))
         yield
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry back-off waits, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(fal_typed._client, "_sleep", waited.append)
+    return waited
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's fal credentials or host."""
+    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "FAL_RUN_HOST"):
+        monkeypatch.delenv(name, raising=False)

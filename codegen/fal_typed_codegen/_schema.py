@@ -34,6 +34,7 @@ from typing import Any, Literal
 from fal_typed._document import DocumentError, EndpointDocument, pointer_escape, resolve_pointer
 
 from ._naming import RESERVED_CLASS_NAMES, class_name, endpoint_stem, unique_name
+from ._shape import CONSTRAINT_KEYS
 
 __all__ = ["NormalizedEndpoint", "Side", "accepts_null", "normalize_endpoint", "schema_types"]
 
@@ -574,21 +575,7 @@ def _dedupe(values: list[Any]) -> list[Any]:
     return out
 
 
-_CONSTRAINT_KEYS = frozenset(
-    {
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-    }
-)
+_CONSTRAINT_KEYS = frozenset(CONSTRAINT_KEYS)
 
 
 def _any_of(branches: list[dict[str, Any]]) -> dict[str, Any]:

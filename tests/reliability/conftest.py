@@ -5,26 +5,11 @@ from pathlib import Path
 
 import pytest
 
-import fal_typed._client
 from fal_typed.testing import FalEmulator
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 CANARY = "canary-5e1f0c-DO-NOT-LEAK"
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry back-off waits, recorded instead of slept."""
-    waited: list[float] = []
-    monkeypatch.setattr(fal_typed._client, "_sleep", waited.append)
-    return waited
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "FAL_RUN_HOST"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
