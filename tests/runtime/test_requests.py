@@ -256,6 +256,48 @@ def test_timeout_argument_beats_http_client_timeout(server: RecordingServer) -> 
     http.close()
 
 
+def test_client_timeout_applies_and_a_call_timeout_beats_it(
+    server: RecordingServer, sleeps: list[float]
+) -> None:
+    server.script(Reply(delay=0.5), Reply(delay=0.3))
+    with FalClient("k", base_url=server.url, timeout=0.1) as c:
+        with pytest.raises(RequestOutcomeUnknownError):
+            c.run("fal-ai/x", {})
+        assert c.run("fal-ai/x", {}, timeout=5.0) == {"ok": True}
+    assert len(server.requests) == 2
+    assert sleeps == []
+
+
+def test_own_client_does_not_send_cookies_back(server: RecordingServer) -> None:
+    # fal's API is stateless: a cookie a server (or a proxy in front of it) sets is not kept.
+    server.script(Reply(headers={"Set-Cookie": "session=abc; Path=/"}), Reply())
+    with FalClient("k", base_url=server.url) as c:
+        c.run("fal-ai/x", {})
+        c.run("fal-ai/x", {})
+    assert [r.headers.get("cookie") for r in server.requests] == [None, None]
+
+
+def test_caller_supplied_http_client_keeps_its_cookies_auth_and_hooks(
+    server: RecordingServer,
+) -> None:
+    seen: list[str] = []
+    http = httpx.Client(
+        cookies={"tenant": "t1"},
+        params={"trace": "1"},
+        event_hooks={"request": [lambda request: seen.append(str(request.url))]},
+    )
+    with FalClient("k", base_url=server.url, http_client=http) as c:
+        c.run("fal-ai/x", {"prompt": "a cat"}, start_timeout=5)
+    [req] = server.requests
+    assert req.headers["cookie"] == "tenant=t1"
+    assert req.path == "/fal-ai/x?trace=1"
+    assert req.headers["authorization"] == "Key k"  # ours, not replaced by the client's
+    assert req.headers["x-fal-request-timeout"] == "5"
+    assert req.json() == {"prompt": "a cat"}
+    assert seen == [f"{server.url}/fal-ai/x?trace=1"]
+    http.close()
+
+
 def test_default_timeout() -> None:
     with FalClient("k") as c:
         assert c.timeout == httpx.Timeout(600.0, connect=10.0)
