@@ -242,6 +242,7 @@ def main() -> None:
                     "<= 0.93x of (d)",
                     verdict(ratio_cd <= 0.93),
                 ),
+                line("c", "(c) vs (b): what typing adds", f"{per_round('c', 'b'):.3f}x of (b)"),
                 line("d", "(d) fal_client.run", f"{per_round('d', 'a'):.3f}x of (a)"),
                 line(
                     "c100", "(c) with a 100-image answer", f"{per_round('c100', 'c'):.2f}x of (c)"
