@@ -36,6 +36,7 @@ class Received:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    header_names: tuple[str, ...] = ()  # lower-cased, in order, repeats kept
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -64,6 +65,7 @@ class RecordingServer:
                     self.path,
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
+                    tuple(k.lower() for k in self.headers),
                 )
                 with outer._lock:
                     outer.requests.append(received)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import threading
@@ -266,6 +267,27 @@ def test_client_timeout_applies_and_a_call_timeout_beats_it(
         assert c.run("fal-ai/x", {}, timeout=5.0) == {"ok": True}
     assert len(server.requests) == 2
     assert sleeps == []
+
+
+def test_each_header_is_sent_once_and_compression_is_offered(
+    server: RecordingServer, client: FalClient
+) -> None:
+    client.run("fal-ai/x", {})
+    client.run("fal-ai/x", {}, start_timeout=3, headers={"X-Trace": "t"})
+    for req in server.requests:
+        assert len(req.header_names) == len(set(req.header_names)), req.header_names
+        assert req.headers["accept"] == "application/json"
+        assert "gzip" in req.headers["accept-encoding"]
+        assert req.headers["authorization"] == f"Key {KEY}"
+    assert server.requests[1].headers["x-trace"] == "t"
+
+
+def test_compressed_answer_is_decoded(server: RecordingServer, client: FalClient) -> None:
+    answer = {"images": [{"url": "https://x/1.png"}], "seed": 1}
+    server.script(
+        Reply(body=gzip.compress(json.dumps(answer).encode()), headers={"Content-Encoding": "gzip"})
+    )
+    assert client.run("fal-ai/x", {}) == answer
 
 
 def test_own_client_does_not_send_cookies_back(server: RecordingServer) -> None:
