@@ -290,6 +290,22 @@ def test_compressed_answer_is_decoded(server: RecordingServer, client: FalClient
     assert client.run("fal-ai/x", {}) == answer
 
 
+def test_proxy_from_environment_is_used(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Corporate networks set HTTP(S)_PROXY; the client's own httpx.Client must honour it.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("http_proxy", server.url)  # the lower-case one wins when both are set
+    with FalClient("k", base_url="http://fal.invalid") as c:
+        assert c.run("fal-ai/x", {"prompt": "a cat"}) == {"ok": True}
+    [req] = server.requests
+    assert req.path == "http://fal.invalid/fal-ai/x"  # absolute form: sent to the proxy
+    assert req.headers["authorization"] == "Key k"
+    assert req.json() == {"prompt": "a cat"}
+
+
 def test_own_client_does_not_send_cookies_back(server: RecordingServer) -> None:
     # fal's API is stateless: a cookie a server (or a proxy in front of it) sets is not kept.
     server.script(Reply(headers={"Set-Cookie": "session=abc; Path=/"}), Reply())
