@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -108,7 +109,7 @@ class FalClient:
         key: the API key. Default: ``FAL_KEY``, else ``FAL_KEY_ID`` + ``FAL_KEY_SECRET``
             (sent as ``id:secret``), read when a request is made.
         base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
-        timeout: default HTTP timeout of every request (seconds or ``httpx.Timeout``;
+        timeout: default HTTP timeout of every request (seconds > 0 or ``httpx.Timeout``;
             None disables it). Default: 600 s (10 s to connect), or the ``http_client``'s own
             timeout when one is given.
         max_retries: retries of requests that provably did not run (see the README's table).
@@ -139,14 +140,15 @@ class FalClient:
         self._owns_http_client = http_client is None
         if http_client is None:
             self.timeout = DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
+            self._timeout_extension = _timeout_extension(self.timeout)
             http_client = _StatelessHTTPClient(timeout=self.timeout, headers=_STATIC_HEADERS)
             # httpx's defaults (Accept-Encoding, ...) merged with ours once, not on every call.
             self._base_headers = dict(http_client.headers)
         else:
             self.timeout = http_client.timeout if isinstance(timeout, NotGiven) else timeout
+            self._timeout_extension = _timeout_extension(self.timeout)
             self._base_headers = dict(_STATIC_HEADERS)  # the caller's client merges in its own
         self._http = http_client
-        self._timeout_extension = httpx.Timeout(self.timeout).as_dict()
         # Each (base URL, endpoint id, path) is validated and parsed once, not on every call.
         self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
 
@@ -234,7 +236,7 @@ class FalClient:
         if isinstance(timeout, NotGiven):
             extensions = {"timeout": self._timeout_extension}
         else:
-            extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+            extensions = {"timeout": _timeout_extension(timeout)}
         attempt = 0
         while True:
             started = time.monotonic()
@@ -383,6 +385,34 @@ def _secrets(key: str | None) -> tuple[str, ...]:
         return ()
     _, _, secret = key.partition(":")  # FAL_KEY_ID:FAL_KEY_SECRET
     return (key, secret) if secret else (key,)
+
+
+def _timeout_extension(value: object) -> dict[str, float | None]:
+    """httpx's per-request timeout for ``value``; a bad one is refused before anything is sent.
+
+    httpx itself would accept a str or a negative number here and fail only when connecting,
+    with an error that does not say which argument was wrong.
+    """
+    if isinstance(value, httpx.Timeout):
+        parts: dict[str, Any] = value.as_dict()
+    elif value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        parts = httpx.Timeout(value).as_dict()
+    else:
+        raise TypeError(
+            "timeout must be seconds (int or float), an httpx.Timeout or None, "
+            f"not {type(value).__name__}"
+        )
+    for name, seconds in parts.items():
+        if seconds is None:
+            continue
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"timeout {name} must be seconds or None, not {type(seconds).__name__}")
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError(
+                f"timeout must be a finite number of seconds > 0 (None disables it), "
+                f"got {name}={seconds!r}"
+            )
+    return parts
 
 
 def _check_header(name: object, value: object) -> None:

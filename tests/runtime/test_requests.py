@@ -336,6 +336,41 @@ def test_caller_supplied_http_client_keeps_its_cookies_auth_and_hooks(
     http.close()
 
 
+BAD_TIMEOUTS = [
+    ("5", TypeError),
+    (True, TypeError),
+    ((5.0, 5.0, 5.0, 5.0), TypeError),
+    (-1, ValueError),
+    (0, ValueError),
+    (float("nan"), ValueError),
+    (float("inf"), ValueError),
+    (httpx.Timeout(5.0, connect=-1.0), ValueError),
+]
+
+
+@pytest.mark.parametrize(("timeout", "error"), BAD_TIMEOUTS)
+def test_bad_client_timeout_is_refused_up_front(timeout: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="timeout"):
+        FalClient("k", timeout=timeout)
+
+
+@pytest.mark.parametrize(("timeout", "error"), BAD_TIMEOUTS)
+def test_bad_call_timeout_is_refused_before_sending(
+    server: RecordingServer, client: FalClient, timeout: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match="timeout"):
+        client.run("fal-ai/x", {}, timeout=timeout)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("timeout", [5, 2.5, None, httpx.Timeout(5.0, connect=1.0)])
+def test_good_call_timeouts_are_accepted(
+    server: RecordingServer, client: FalClient, timeout: Any
+) -> None:
+    assert client.run("fal-ai/x", {}, timeout=timeout) == {"ok": True}
+    assert len(server.requests) == 1
+
+
 def test_default_timeout() -> None:
     with FalClient("k") as c:
         assert c.timeout == httpx.Timeout(600.0, connect=10.0)
