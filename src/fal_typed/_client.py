@@ -140,17 +140,29 @@ class FalClient:
         self._owns_http_client = http_client is None
         if http_client is None:
             self.timeout = DEFAULT_TIMEOUT if isinstance(timeout, NotGiven) else timeout
-            self._timeout_extension = _timeout_extension(self.timeout)
             http_client = _StatelessHTTPClient(timeout=self.timeout, headers=_STATIC_HEADERS)
-            # httpx's defaults (Accept-Encoding, ...) merged with ours once, not on every call.
-            self._base_headers = dict(http_client.headers)
+            # httpx's defaults (Accept-Encoding, ...) merged with ours once, not on every call;
+            # .raw keeps the names' case as given.
+            self._base_headers = {
+                name.decode("latin-1"): value.decode("latin-1")
+                for name, value in http_client.headers.raw
+            }
         else:
             self.timeout = http_client.timeout if isinstance(timeout, NotGiven) else timeout
-            self._timeout_extension = _timeout_extension(self.timeout)
             self._base_headers = dict(_STATIC_HEADERS)  # the caller's client merges in its own
         self._http = http_client
         # Each (base URL, endpoint id, path) is validated and parsed once, not on every call.
         self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
+
+    @property
+    def timeout(self) -> TimeoutTypes:
+        """The HTTP timeout of every request that does not pass its own."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: TimeoutTypes) -> None:
+        self._timeout_parts = _timeout_extension(value)  # validated here, not at the first call
+        self._timeout = value
 
     def __repr__(self) -> str:
         return f"FalClient(base_url={self.base_url!r}, max_retries={self.max_retries})"
@@ -234,17 +246,36 @@ class FalClient:
         request_headers["Authorization"] = f"Key {key}"
         secrets = _secrets(key)
         if isinstance(timeout, NotGiven):
-            extensions = {"timeout": self._timeout_extension}
+            request_timeout, timeout_parts = self._timeout, self._timeout_parts
         else:
-            extensions = {"timeout": _timeout_extension(timeout)}
+            request_timeout, timeout_parts = timeout, _timeout_extension(timeout)
         attempt = 0
         while True:
             started = time.monotonic()
             try:
-                response = self._http.send(
-                    self._request(url, content, request_headers, extensions),
-                    follow_redirects=False,
-                )
+                if self._owns_http_client:
+                    # Built directly: this client has no base URL, params, cookies or auth to
+                    # merge (its default headers are in _base_headers), and ``post`` would
+                    # merge them on every call (~5 % of a call). A copy of the timeout dict:
+                    # httpx keeps the one it is given on the request.
+                    request = httpx.Request(
+                        "POST",
+                        url,
+                        content=content,
+                        headers=request_headers,
+                        extensions={"timeout": dict(timeout_parts)},
+                    )
+                    response = self._http.send(request, follow_redirects=False)
+                else:
+                    # A caller's client, through its public entry point: its own headers,
+                    # cookies, params, auth, hooks and any overridden request() apply.
+                    response = self._http.post(
+                        url,
+                        content=content,
+                        headers=request_headers,
+                        timeout=request_timeout,
+                        follow_redirects=False,
+                    )
             except (
                 httpx.ConnectError,
                 httpx.ConnectTimeout,
@@ -293,25 +324,6 @@ class FalClient:
                 attempt = self._wait(endpoint_id, attempt, str(error_obj), response)
                 continue
             raise error_obj
-
-    def _request(
-        self,
-        url: httpx.URL,
-        content: bytes,
-        headers: dict[str, str] | httpx.Headers,
-        extensions: dict[str, Any],
-    ) -> httpx.Request:
-        if self._owns_http_client:
-            # Built directly: our own client has no base URL, params, cookies or auth to merge
-            # (its default headers are in _base_headers), and ``build_request`` would cost ~5 %
-            # of a call.
-            return httpx.Request(
-                "POST", url, content=content, headers=headers, extensions=extensions
-            )
-        # A caller's client merges in its own headers, cookies, params and auth.
-        return self._http.build_request(
-            "POST", url, content=content, headers=headers, extensions=extensions
-        )
 
     def _wait(
         self, endpoint_id: str, attempt: int, reason: str, response: httpx.Response | None
