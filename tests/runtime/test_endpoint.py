@@ -21,7 +21,7 @@ class Size(BaseModel):
 
 
 class CatInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
     prompt: str
     num_images: int = Field(1, ge=1, le=8)
     # a default that breaks its own constraint, as fal documents have
