@@ -15,6 +15,7 @@ import math
 import re
 import unicodedata
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,12 +427,137 @@ def strip_unsafe_defaults(schema: Any) -> Any:
     if "default" in out:
         bare = {k: v for k, v in out.items() if k not in ("default", "description", "examples")}
         value = out["default"]
+        if (
+            isinstance(value, float)
+            and value.is_integer()
+            and not _type_matches(value, bare)
+            and _type_matches(int(value), bare)
+        ):
+            # ``default: 30.0`` on an integer (fal's apps are pydantic models, and
+            # ``steps: int = 30.0`` publishes that): the same number, as the field's type.
+            value = out["default"] = int(value)
         if (value is None and not accepts_null(bare)) or (
             value is not None and not _type_matches(value, bare)
         ):
             del out["default"]
     out.pop("examples", None)
     return out
+
+
+def _accepts_null_resolved(
+    schema: Any, defs: dict[str, Any], seen: frozenset[str] = frozenset()
+) -> bool:
+    """Like ``accepts_null``, following ``$ref``s into ``$defs`` (a nullable alias)."""
+    if not isinstance(schema, dict):
+        return False
+    if accepts_null(schema):
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/") :]
+        return name not in seen and _accepts_null_resolved(defs.get(name), defs, seen | {name})
+    return any(_accepts_null_resolved(branch, defs, seen) for branch in schema.get("anyOf", ()))
+
+
+def _has_none(node: ast.expr) -> bool:
+    """Whether a type annotation is a union with ``None`` at its top level."""
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _has_none(node.left) or _has_none(node.right)
+    return False
+
+
+def _import_line(module: str, name: str, bound_as: str) -> str:
+    return f"from {module} import {name}" + ("" if bound_as == name else f" as {bound_as}") + "\n"
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_aliased`` (as datamodel-code-generator aliases its imports) when a
+    class or field of the module is already called that."""
+    if name not in taken:
+        return name
+    name += "_aliased"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _refuse_explicit_null(
+    code: str,
+    classes: dict[str, dict[str, Any]],
+    input_classes: Iterable[str],
+    defs: dict[str, Any],
+    base_module: str,
+) -> tuple[str, str]:
+    """Mark optional input fields that do not accept null with ``NotNull``.
+
+    datamodel-code-generator writes a field that is neither required nor given a default as
+    ``T | None = None``: there ``None`` means "not set" (and is never sent), but pydantic would
+    also accept an explicit ``None`` and send ``null``, which the endpoint rejects. The mark
+    (``Annotated[T | None, NotNull]``) refuses it before anything is sent. Returns the code and
+    the import lines the marks need ("" when no field was marked).
+    """
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    taken: set[str] = set()
+    annotated: str | None = None  # how the module already imports typing.Annotated
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            taken.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            taken.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                taken.add(alias.asname or alias.name)
+                if node.module == "typing" and alias.name == "Annotated":
+                    annotated = alias.asname or alias.name
+    imports = ""
+    if annotated is None:
+        annotated = _free_name("Annotated", taken)
+        imports += _import_line("typing", "Annotated", annotated)
+    not_null = _free_name("NotNull", taken)
+    imports += _import_line(base_module, "NotNull", not_null)
+
+    edits: list[tuple[int, int, str]] = []  # (line index, character offset, text to insert)
+    wanted = set(input_classes)
+    for cls in tree.body:
+        if not isinstance(cls, ast.ClassDef) or cls.name not in wanted or cls.name not in classes:
+            continue
+        schema = classes[cls.name]
+        required = set(schema.get("required", ()))
+        fields = _input_fields(tree, code, cls.name)
+        by_python = {f.python_name: f.json_name for f in fields.values()}
+        for stmt in cls.body:
+            if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+                continue
+            json_name = by_python.get(stmt.target.id)
+            if json_name is None or json_name in required:
+                continue
+            if _accepts_null_resolved(schema["properties"].get(json_name), defs):
+                continue
+            annotation = stmt.annotation
+            wrapped = (
+                isinstance(annotation, ast.Subscript)
+                and isinstance(annotation.value, ast.Name)
+                and annotation.value.id == annotated
+                and isinstance(annotation.slice, ast.Tuple)
+            )
+            inner = annotation.slice.elts[0] if wrapped else annotation  # type: ignore[attr-defined]
+            if not _has_none(inner):
+                continue  # a default of its own type: None is refused by the type already
+            assert annotation.end_lineno is not None and annotation.end_col_offset is not None
+            end_line = annotation.end_lineno - 1
+            end = len(lines[end_line].encode()[: annotation.end_col_offset].decode())
+            start = len(lines[annotation.lineno - 1].encode()[: annotation.col_offset].decode())
+            if wrapped:
+                edits.append((end_line, end - 1, f", {not_null}"))  # before the closing bracket
+            else:
+                edits.append((end_line, end, f", {not_null}]"))
+                edits.append((annotation.lineno - 1, start, f"{annotated}["))
+    for line, offset, text in sorted(edits, reverse=True):
+        lines[line] = lines[line][:offset] + text + lines[line][offset:]
+    return "".join(lines), imports if edits else ""
 
 
 def _split_module(code: str) -> tuple[str, str, ast.Module]:
@@ -632,8 +758,12 @@ def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> Generated
             ) from exc
     if not isinstance(code, str):  # pragma: no cover - single-module output is a str
         raise TypeError("datamodel-code-generator returned several modules")
+    code, marks_imports = _refuse_explicit_null(
+        code, classes, endpoint.input_classes, endpoint.schema.get("$defs", {}), base_module
+    )
     code = _add_docstrings(code, classes)
     imports, body, tree = _split_module(code)
+    imports += marks_imports
     # Blank lines inside multi-line descriptions come out indented; strip trailing blanks.
     body = re.sub(r"[ \t]+$", "", body, flags=re.MULTILINE)
     if endpoint.output_root is not None:

@@ -302,3 +302,52 @@ def test_wrapper_passes_a_ready_model_through() -> None:
     out = m.no_required(m.NoRequiredInput(b=2), client=recorder.client())
     assert recorder.bodies() == [{"b": 2}]
     assert out.ok is True
+
+
+# Optional fields whose schema does not accept null: ``None`` means "not set" in the model (and
+# is never sent); an explicit None/null is refused before anything is sent.
+@pytest.mark.parametrize("field", ["voice_setting", "size", "negative_prompt", "extra", "scale"])
+def test_explicit_none_is_refused_for_optional_fields_that_do_not_accept_null(
+    field: str,
+) -> None:
+    m = mod("optional_not_null")
+    recorder = Recorder({"ok": True})
+    arguments = {"prompt": "x", "maybe_required": None, field: None}
+    with pytest.raises(pydantic.ValidationError) as keywords:
+        m.optional_not_null(client=recorder.client(), **arguments)
+    with pytest.raises(pydantic.ValidationError) as mapping:
+        m.optional_not_null(arguments, client=recorder.client())
+    for info in (keywords, mapping):
+        [error] = info.value.errors()
+        assert error["loc"] == (field,)
+        assert "null is not allowed" in error["msg"]
+    assert recorder.requests == []
+    # Left out, the field is not sent; its model value is None.
+    assert m.OptionalNotNullInput(prompt="x", maybe_required=None).model_dump()[field] is None
+    assert sent(m, prompt="x", maybe_required=None) == {"prompt": "x", "maybe_required": None}
+
+
+def test_nested_optional_fields_refuse_none_too() -> None:
+    m = mod("optional_not_null")
+    with pytest.raises(pydantic.ValidationError) as info:
+        m.OptionalNotNullInput(prompt="x", maybe_required="y", voice_setting={"speed": None})
+    [error] = info.value.errors()
+    assert error["loc"] == ("voice_setting", "speed")
+    body = sent(m, prompt="x", maybe_required="y", voice_setting={"speed": 1.5})
+    assert body["voice_setting"] == {"speed": 1.5}
+
+
+@pytest.mark.parametrize("field", ["maybe", "maybe_30", "maybe_ref"])
+def test_optional_fields_that_accept_null_send_it(field: str) -> None:
+    m = mod("optional_not_null")
+    body = sent(m, prompt="x", maybe_required=None, **{field: None})
+    assert body == {"prompt": "x", "maybe_required": None, field: None}
+
+
+def test_whole_number_float_defaults_of_integer_fields_are_kept_as_ints() -> None:
+    m = mod("optional_not_null")
+    model = m.OptionalNotNullInput(prompt="x", maybe_required=None)
+    assert model.steps == 30 and type(model.steps) is int  # default: 30.0 in the document
+    assert model.level == 2 and type(model.level) is int  # an integer enum, default: 2.0
+    with pytest.raises(pydantic.ValidationError):
+        m.OptionalNotNullInput(prompt="x", maybe_required=None, steps=None)

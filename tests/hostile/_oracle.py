@@ -51,6 +51,7 @@ HEADER_IMPORTS = frozenset(
         ("pydantic", "RootModel"),
         ("{package}._base", "InputModel"),
         ("{package}._base", "OutputModel"),
+        ("{package}._base", "NotNull"),
         *(("builtins", t) for t in ("str", "int", "float", "bool", "list", "dict", "tuple")),
     }
 )
@@ -200,6 +201,8 @@ class _TypeChecker:
 
 
 def check_field_call(node: ast.expr) -> None:
+    if isinstance(node, ast.Name) and _unaliased(node.id) == "NotNull":
+        return  # the base module's marker of optional fields that refuse null
     if not (isinstance(node, ast.Call) and _unaliased(_name_of(node.func)) == "Field"):
         _fail(node, "expected Field(...)")
         return
@@ -622,13 +625,21 @@ def check_round_trip(
                 raise Violation(f"{where}: docstring without a description")
             default = runtime[json_name]["default"]
             required = json_name in expected.required  # required fields have no default
-            if "default" in schema and not required and _fits(schema["default"], schema):
+            wanted = schema.get("default")
+            if (
+                isinstance(wanted, float)
+                and wanted.is_integer()
+                and not _fits(wanted, schema)
+                and _fits(int(wanted), schema)
+            ):
+                wanted = int(wanted)  # 30.0 for an integer field: kept, as the int 30
+            if "default" in schema and not required and _fits(wanted, schema):
                 if (
                     default is None
-                    or json.loads(default) != schema["default"]
-                    or type(json.loads(default)) is not type(schema["default"])
+                    or json.loads(default) != wanted
+                    or type(json.loads(default)) is not type(wanted)
                 ):
-                    raise Violation(f"{where}: default {default} != {schema['default']!r}")
+                    raise Violation(f"{where}: default {default} != {wanted!r}")
             elif default not in (None, "null"):
                 raise Violation(f"{where}: unexpected default {default}")
             literals = expected_literals(schema)

@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field
 
 from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed.models._base import InputModel, NotNull, OutputModel
 
 __all__ = [
     "ENDPOINT",
@@ -50,7 +50,7 @@ class FluxLoraInput(InputModel):
     """
     The number of inference steps to perform.
     """
-    seed: int | None = None
+    seed: Annotated[int | None, NotNull] = None
     """
 
                 The same seed and the same prompt given to the same version of the model

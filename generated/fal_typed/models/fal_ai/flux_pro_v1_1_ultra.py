@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field
 
 from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed.models._base import InputModel, NotNull, OutputModel
 
 __all__ = [
     "ENDPOINT",
@@ -30,7 +30,7 @@ class FluxProV11UltraInput(InputModel):
     """
     The prompt to generate an image from.
     """
-    seed: int | None = None
+    seed: Annotated[int | None, NotNull] = None
     """
 
                 The same seed and the same prompt given to the same version of the model
@@ -61,7 +61,7 @@ class FluxProV11UltraInput(InputModel):
     """
     Whether to enhance the prompt for better results.
     """
-    image_url: str | None = None
+    image_url: Annotated[str | None, NotNull] = None
     """
     The image URL to generate an image from.
     """

@@ -19,7 +19,7 @@ import httpx
 from pydantic import Field
 
 from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed.models._base import InputModel, NotNull, OutputModel
 
 __all__ = [
     "ENDPOINT",
@@ -57,7 +57,7 @@ class Hyper3dRodinV25Input(InputModel):
     """
     A textual prompt to guide model generation. Optional for Image-to-3D mode - if empty, the model auto-generates a prompt from the images.
     """
-    image_urls: Annotated[list[str] | None, Field(max_length=5, min_length=1)] = None
+    image_urls: Annotated[list[str] | None, Field(max_length=5, min_length=1), NotNull] = None
     """
     URL of images to use while generating the 3D model. Required for Image-to-3D mode. Up to 5 images allowed.
     """

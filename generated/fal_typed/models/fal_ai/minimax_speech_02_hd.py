@@ -19,7 +19,7 @@ import httpx
 from pydantic import Field
 
 from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed.models._base import InputModel, NotNull, OutputModel
 
 __all__ = [
     "ENDPOINT",
@@ -76,11 +76,11 @@ class MinimaxSpeech02HdInput(InputModel):
     """
     Text to convert to speech (max 5000 characters, minimum 1 non-whitespace character)
     """
-    voice_setting: VoiceSetting | None = None
+    voice_setting: Annotated[VoiceSetting | None, NotNull] = None
     """
     Voice configuration settings
     """
-    audio_setting: AudioSetting | None = None
+    audio_setting: Annotated[AudioSetting | None, NotNull] = None
     """
     Audio configuration settings
     """
@@ -152,7 +152,7 @@ class MinimaxSpeech02HdOutput(OutputModel):
 
 
 class PronunciationDict(InputModel):
-    tone_list: list[str] | None = None
+    tone_list: Annotated[list[str] | None, NotNull] = None
     """
     List of pronunciation replacements in format ['text/(pronunciation)', ...]. For Chinese, tones are 1-5. Example: ['燕少飞/(yan4)(shao3)(fei1)']
     """

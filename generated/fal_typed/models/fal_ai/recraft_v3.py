@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field
 
 from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed.models._base import InputModel, NotNull, OutputModel
 
 __all__ = [
     "ENDPOINT",
@@ -184,7 +184,7 @@ class RecraftV3Input(InputModel):
     """
     An array of preferable colors
     """
-    style_id: str | None = None
+    style_id: Annotated[str | None, NotNull] = None
     """
     The ID of the custom style reference (optional)
     """

@@ -9,9 +9,24 @@ Validators are built on first use (``defer_build``), so importing an endpoint mo
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
-__all__ = ["InputModel", "OutputModel"]
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+__all__ = ["InputModel", "NotNull", "OutputModel"]
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError(
+            "null is not allowed here; leave the field out to get the endpoint's default"
+        )
+    return value
+
+
+NotNull = AfterValidator(_refuse_null)
+"""Marks an optional input field whose schema does not accept null: its ``None`` default only
+means "not set" (unset fields are not sent), so an explicit ``None`` is refused."""
 
 
 class InputModel(BaseModel):
