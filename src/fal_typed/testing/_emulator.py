@@ -334,7 +334,7 @@ class FalEmulator:
         endpoint = self._endpoint(endpoint_id)
         document, schemas = endpoint.document, endpoint.schemas
         synth = Synthesizer(
-            document.openapi, schemas.is_valid, random.Random(endpoint_id), optional=False
+            schemas.openapi, schemas.is_valid, random.Random(endpoint_id), optional=False
         )
         value = synth.value(document.input_pointer)
         return dict(value) if isinstance(value, Mapping) else {}
@@ -352,7 +352,7 @@ class FalEmulator:
             f"{document.endpoint_id}\n{subpath or ''}\n{canonical}".encode()
         ).digest()
         rng = random.Random(int.from_bytes(digest[:8], "big"))
-        synth = Synthesizer(document.openapi, schemas.is_valid, rng, hints=body)
+        synth = Synthesizer(schemas.openapi, schemas.is_valid, rng, hints=body)
         return synth.value(document.output_pointer)
 
     def _endpoint(self, endpoint_id: str) -> _Endpoint:

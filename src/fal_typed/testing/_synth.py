@@ -10,10 +10,11 @@ callback. Candidate values, in order of preference:
 1. ``examples`` (or OpenAPI's ``example``) of the schema, when valid there;
 2. ``const``, then ``default`` (when valid), then ``enum``;
 3. a value built from the schema: objects with their required and optional properties, strings
-   honouring ``format`` and a few fal field names (``url``, ``file_name``, ...), numbers
-   within their bounds, arrays of at least ``minItems`` items (``num_images`` for
-   ``images``; items after the first skip ``examples``, so several images differ), the first
-   non-null ``anyOf`` branch. Recursive schemas stop at a depth limit (optional fields and
+   honouring ``format``, ``pattern`` (when one of a few common shapes matches) and a few fal
+   field names (``url``, ``file_name``, ...), numbers within their bounds and ``multipleOf``,
+   arrays of at least ``minItems`` items (``num_images`` for ``images``; items after the
+   first skip ``examples``, so several images differ), the first non-null ``anyOf`` branch,
+   ``allOf`` object parts merged. Recursive schemas stop at a depth limit (optional fields and
    items are dropped).
 
 All randomness comes from a ``random.Random`` seeded by the caller, so the same input gives
@@ -25,6 +26,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -145,7 +147,11 @@ class Synthesizer:
             value = self._gen(target, depth=depth + 1, name=name)
             if not siblings or self._is_valid(pointer, value):
                 return value
-            # Sibling keywords constrain further; fall through and build from them.
+            # Sibling keywords constrain further; fall through and build from them, with the
+            # target's own keywords too when it is a plain scalar schema (its bounds, type).
+            resolved = self._schema(target)
+            if isinstance(resolved, Mapping) and not any(k in resolved for k in _COMPOUND):
+                schema = {**resolved, **siblings}
 
         if "const" in schema:
             return copy.deepcopy(schema["const"])
@@ -160,10 +166,19 @@ class Synthesizer:
         all_of = schema.get("allOf")
         if isinstance(all_of, list) and all_of:
             # Values for the first branch usually satisfy the rest in fal's documents.
+            parts = []
             for index in range(len(all_of)):
                 value = self._gen(f"{pointer}/allOf/{index}", depth=depth + 1, name=name)
                 if self._is_valid(pointer, value):
                     return value
+                parts.append(value)
+            # Object parts (a base class plus extra properties): their keys together.
+            if all(isinstance(part, dict) for part in parts):
+                merged: dict[str, Any] = {}
+                for part in parts:
+                    merged.update({k: v for k, v in part.items() if k not in merged})
+                if self._is_valid(pointer, merged):
+                    return merged
 
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
@@ -303,6 +318,9 @@ class Synthesizer:
             text = self._named_string(name)
         min_length = _int(schema.get("minLength"), 0)
         max_length = _int(schema.get("maxLength"), 1 << 30)
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            text = _matching(pattern, text, min_length, max_length)
         if len(text) < min_length:
             text += "x" * (min_length - len(text))
         return text[:max_length]
@@ -344,7 +362,7 @@ class Synthesizer:
             preferred = lo
         if hi is not None and preferred > hi:
             preferred = hi
-        return int(preferred)
+        return int(_multiple(preferred, schema.get("multipleOf"), lo, hi, integer=True))
 
     def _number(self, schema: Mapping[str, Any], name: str | None) -> float:
         low, high = _bounds(schema)
@@ -356,9 +374,17 @@ class Synthesizer:
             high = low + 10.0
         assert low is not None and high is not None
         if high <= low:
-            return float(low)
+            return float(_multiple(low, schema.get("multipleOf"), low, high, integer=False))
         value = round(low + (high - low) * self._rng.random(), 3)
-        return float(min(max(value, low), high))
+        value = min(max(value, low), high)
+        return float(_multiple(value, schema.get("multipleOf"), low, high, integer=False))
+
+
+# Keywords of schemas whose parts are addressed by pointer below them.
+_COMPOUND = (
+    "$ref", "properties", "additionalProperties", "items", "prefixItems", "anyOf", "oneOf",
+    "allOf",
+)  # fmt: skip
 
 
 def _schema_type(schema: Mapping[str, Any]) -> str | None:
@@ -372,7 +398,58 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
         return "object"
     if "items" in schema or "prefixItems" in schema:
         return "array"
+    # No type, but constraints of one (``{"maxLength": 3}``).
+    if any(k in schema for k in ("minLength", "maxLength", "pattern")):
+        return "string"
+    if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
+        return "number"
+    if "multipleOf" in schema:
+        return "number"
     return None
+
+
+def _multiple(
+    value: float, step: Any, low: float | None, high: float | None, *, integer: bool
+) -> float:
+    """``value`` moved to a multiple of ``step`` (``multipleOf``) within the bounds, if any is.
+
+    Candidates are tried outwards from the nearest multiple, within the bounds.
+    """
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
+        return value
+    if not math.isfinite(value / step):
+        return value
+    nearest = round(value / step)
+    for offset in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5):
+        candidate = (nearest + offset) * step
+        if integer:
+            if not float(candidate).is_integer():
+                continue
+            candidate = int(candidate)
+        if (low is None or candidate >= low) and (high is None or candidate <= high):
+            return candidate
+    return value
+
+
+# Strings tried for a ``pattern`` the built text does not match (fal's patterns are mostly
+# ratios, colours, language codes, times and URLs).
+_PATTERN_CANDIDATES = (
+    "16:9", "1:1", "#000000", "en", "en-US", "US", "a", "A", "ab", "abc", "1", "123", "0.5", "true",
+    "2024-01-01", "00:00", "00:00:00", "https://example.com/emulator.png", "emulator",
+)  # fmt: skip
+
+
+def _matching(pattern: str, text: str, min_length: int, max_length: int) -> str:
+    """``text`` if it matches ``pattern``, else the first candidate that does (and fits the
+    length limits); ``text`` when none does (the emulator then reports the field)."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return text
+    for candidate in (text, *_PATTERN_CANDIDATES):
+        if compiled.search(candidate) and min_length <= len(candidate) <= max_length:
+            return candidate
+    return text
 
 
 def _int(value: Any, default: int) -> int:

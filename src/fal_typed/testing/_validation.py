@@ -7,14 +7,17 @@ This is the only module of :mod:`fal_typed.testing` that imports ``jsonschema`` 
 from __future__ import annotations
 
 import json
+import math
+import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 try:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
     from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
@@ -23,7 +26,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environm
         name=exc.name,
     ) from exc
 
-__all__ = ["DocumentSchemas", "validation_errors"]
+__all__ = ["DocumentSchemas", "for_validation", "validation_errors"]
 
 _BASE_URI = "urn:fal-typed:document"
 
@@ -37,20 +40,21 @@ class DocumentSchemas:
     """
 
     def __init__(self, openapi: Mapping[str, Any], name: str) -> None:
-        self.openapi = openapi
+        self.openapi: dict[str, Any] = for_validation(openapi)
+        """The document as validated (see :func:`for_validation`); pointers address it."""
         self._uri = f"{_BASE_URI}:{quote(name, safe='')}"
-        resource: Resource[Any] = DRAFT202012.create_resource(dict(openapi))
+        resource: Resource[Any] = DRAFT202012.create_resource(self.openapi)
         self._registry: Registry[Any] = Registry().with_resource(uri=self._uri, resource=resource)
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Validator] = {}
         self._lock = threading.Lock()
 
-    def validator(self, pointer: str) -> Draft202012Validator:
+    def validator(self, pointer: str) -> Validator:
         """The validator of the schema at a local pointer such as ``#/components/schemas/X``."""
         with self._lock:
             found = self._validators.get(pointer)
             if found is None:
                 ref = self._uri + quote(pointer, safe="#/~:@!$&'()*+,;=-._")
-                found = Draft202012Validator({"$ref": ref}, registry=self._registry)
+                found = _Validator({"$ref": ref}, registry=self._registry)
                 self._validators[pointer] = found
             return found
 
@@ -60,6 +64,99 @@ class DocumentSchemas:
     def errors(self, pointer: str, instance: Any) -> list[dict[str, Any]]:
         """fal's 422 ``detail`` list for ``instance`` (empty when it is valid)."""
         return validation_errors(self.validator(pointer).iter_errors(instance))
+
+
+def is_multiple(value: float, step: float) -> bool:
+    """``multipleOf`` as pydantic (fal's servers) checks it: ``0.3`` is a multiple of ``0.1``.
+
+    jsonschema's own check (``value / step`` is a whole float) says it is not, and would refuse
+    inputs fal accepts.
+    """
+    if isinstance(value, int) and isinstance(step, int):
+        return value % step == 0
+    quotient = value / step
+    if not math.isfinite(quotient):
+        return False
+    return abs(quotient - round(quotient)) <= 1e-9 * max(1.0, abs(quotient))
+
+
+def _multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number") or not validator.is_type(step, "number"):
+        return
+    if step > 0 and not is_multiple(instance, step):
+        yield ValidationError(f"{instance!r} is not a multiple of {step!r}")
+
+
+_Validator = validators.extend(  # type: ignore[no-untyped-call]  # untyped in types-jsonschema
+    Draft202012Validator, {"multipleOf": _multiple_of}
+)
+
+
+# Values, not schemas: never rewritten.
+_DATA_KEYS = frozenset({"enum", "const", "default", "examples", "example"})
+# Maps of names to schemas: the names are not keywords.
+_MAP_KEYS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas"}
+)
+
+
+def for_validation(node: Any) -> Any:
+    """A copy of an OpenAPI document whose schemas say under JSON Schema 2020-12 what they mean
+    in fal's documents, as the generated models read them (``fal-typed generate`` converts the
+    same constructs):
+
+    - OpenAPI 3.0's ``nullable: true`` becomes ``null`` among the types (or an ``anyOf`` with
+      ``{"type": "null"}``), and its boolean ``exclusiveMinimum``/``exclusiveMaximum`` the
+      2020-12 numbers (``true`` would otherwise mean "greater than 1");
+    - a ``pattern`` Python's ``re`` cannot compile (``\\p{L}``, valid in pydantic's Rust regex
+      engine, in which fal's apps declare them) is not checked, instead of failing every call;
+    - draft-4 tuple ``items: [...]`` becomes ``prefixItems`` (``additionalItems`` -> ``items``).
+    """
+    if isinstance(node, list):
+        return [for_validation(v) for v in node]
+    if not isinstance(node, Mapping):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DATA_KEYS:
+            out[key] = value
+        elif key in _MAP_KEYS and isinstance(value, Mapping):
+            out[key] = {k: for_validation(v) for k, v in value.items()}
+        else:
+            out[key] = for_validation(value)
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = out.get(exclusive)
+        if isinstance(flag, bool):
+            del out[exclusive]
+            limit = out.get(bound)
+            if flag and isinstance(limit, (int, float)) and not isinstance(limit, bool):
+                out[exclusive] = out.pop(bound)
+    pattern = out.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error:
+            del out["pattern"]
+    if isinstance(out.get("items"), list):
+        out["prefixItems"] = out.pop("items")
+        if "additionalItems" in out:
+            out["items"] = out.pop("additionalItems")
+    if out.get("nullable") is True:
+        del out["nullable"]
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list):
+            out["type"] = [*kind, "null"] if "null" not in kind else kind
+        else:
+            return {"anyOf": [out, {"type": "null"}]}
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    elif out.get("nullable") is False:
+        del out["nullable"]
+    return out
 
 
 # Pydantic's error types (which fal's 422 answers carry) for JSON Schema type names.
