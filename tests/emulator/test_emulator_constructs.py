@@ -121,11 +121,13 @@ ALL_OF = _document(
     },
 )
 
+UNTYPED = _document("probe/untyped", {"properties": {"prompt": {}}}, {"description": "anything"})
+
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FalEmulator]:
     root: Path = tmp_path_factory.mktemp("docs")
-    for document in (OAS30, PATTERNS, ALL_OF):
+    for document in (OAS30, PATTERNS, ALL_OF, UNTYPED):
         name = document["info"]["title"].replace("/", "_")
         (root / f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
     with FalEmulator(schemas=[root], key=KEY) as emulator:
@@ -137,7 +139,9 @@ def _post(emu: FalEmulator, endpoint_id: str, body: Any) -> httpx.Response:
     return httpx.post(f"{emu.url}/{endpoint_id}", json=body, headers=headers, timeout=10)
 
 
-@pytest.mark.parametrize("endpoint_id", ["probe/oas30", "probe/patterns", "probe/all-of"])
+@pytest.mark.parametrize(
+    "endpoint_id", ["probe/oas30", "probe/patterns", "probe/all-of", "probe/untyped"]
+)
 def test_example_input_is_accepted_and_answered(emu: FalEmulator, endpoint_id: str) -> None:
     example = emu.example_input(endpoint_id)
     response = _post(emu, endpoint_id, example)
@@ -213,3 +217,12 @@ def test_conversion_leaves_values_and_property_names_alone() -> None:
         "enum": [{"exclusiveMinimum": True}],
     }
     assert for_validation(schema) == schema
+
+
+def test_an_output_schema_that_allows_anything_is_answered_with_an_object(
+    emu: FalEmulator,
+) -> None:
+    # The generated Output class of such a document is an object class (fal answers objects).
+    response = _post(emu, "probe/untyped", {"prompt": "x"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {}

@@ -133,7 +133,7 @@ class Synthesizer:
     def _gen(self, pointer: str, *, depth: int, name: str | None, echo: bool = False) -> Any:
         schema = self._schema(pointer)
         if schema is True or schema == {}:
-            return self._named_string(name) if name else None
+            return self._untyped(name, depth)
         if not isinstance(schema, Mapping):
             return None
 
@@ -200,7 +200,14 @@ class Synthesizer:
             return False
         if kind == "null":
             return None
-        return self._named_string(name) if name else None
+        return self._untyped(name, depth)
+
+    def _untyped(self, name: str | None, depth: int) -> Any:
+        """A value for a schema that allows anything: a string for a field, an object for a
+        whole Input or Output (fal's answers are objects, and so are the generated models)."""
+        if name:
+            return self._named_string(name)
+        return {} if depth == 0 else None
 
     def _union(
         self, pointer: str, key: str, branches: list[Any], *, depth: int, name: str | None
