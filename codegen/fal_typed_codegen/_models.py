@@ -507,6 +507,8 @@ def _refuse_explicit_null(
             taken.add(node.name)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             taken.add(node.target.id)
+        elif isinstance(node, ast.Assign):  # type aliases
+            taken.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 taken.add(alias.asname or alias.name)
@@ -536,14 +538,15 @@ def _refuse_explicit_null(
                 continue
             if _accepts_null_resolved(schema["properties"].get(json_name), defs):
                 continue
-            annotation = stmt.annotation
-            wrapped = (
+            annotation = inner = stmt.annotation
+            wrapped = False
+            if (
                 isinstance(annotation, ast.Subscript)
                 and isinstance(annotation.value, ast.Name)
                 and annotation.value.id == annotated
                 and isinstance(annotation.slice, ast.Tuple)
-            )
-            inner = annotation.slice.elts[0] if wrapped else annotation  # type: ignore[attr-defined]
+            ):
+                wrapped, inner = True, annotation.slice.elts[0]
             if not _has_none(inner):
                 continue  # a default of its own type: None is refused by the type already
             assert annotation.end_lineno is not None and annotation.end_col_offset is not None

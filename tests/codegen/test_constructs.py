@@ -306,7 +306,10 @@ def test_wrapper_passes_a_ready_model_through() -> None:
 
 # Optional fields whose schema does not accept null: ``None`` means "not set" in the model (and
 # is never sent); an explicit None/null is refused before anything is sent.
-@pytest.mark.parametrize("field", ["voice_setting", "size", "negative_prompt", "extra", "scale"])
+# ``Annotated`` and ``marker`` (of a class named ``NotNull``) shadow the names the mark uses.
+@pytest.mark.parametrize(
+    "field", ["voice_setting", "size", "negative_prompt", "extra", "scale", "Annotated", "marker"]
+)
 def test_explicit_none_is_refused_for_optional_fields_that_do_not_accept_null(
     field: str,
 ) -> None:
