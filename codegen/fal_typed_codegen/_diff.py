@@ -259,6 +259,15 @@ class _Comparer:
             self.compare_properties(old, new, path, depth)
             if old.additional is not None and new.additional is not None:
                 self.compare(old.additional, new.additional, path + "{}", depth + 1)
+            elif not old.properties and not new.properties and old.additional != new.additional:
+                # A map whose values became (or stopped being) typed: an unspecified or
+                # ``true`` value schema accepts anything, like unspecified array items.
+                self.compare(
+                    old.additional if old.additional is not None else True,
+                    new.additional if new.additional is not None else True,
+                    path + "{}",
+                    depth + 1,
+                )
         if old.type == "array" and new.type == "array":
             if old.items is not None and new.items is not None:
                 self.compare(old.items, new.items, path + "[]", depth + 1)

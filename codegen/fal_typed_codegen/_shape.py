@@ -90,8 +90,20 @@ class Shape:
 
 
 def canonical(value: Any) -> str:
-    """JSON text that tells ``1``, ``1.0`` and ``true`` apart (Python's ``==`` does not)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    """JSON text that tells ``1`` and ``true`` apart (Python's ``==`` does not), but not ``1`` and
+    ``1.0``: a document re-serialized by another tool may spell whole numbers either way, and
+    the generated code is the same for both."""
+    return json.dumps(_whole_numbers_as_ints(value), sort_keys=True, ensure_ascii=False)
+
+
+def _whole_numbers_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers_as_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers_as_ints(v) for k, v in value.items()}
+    return value
 
 
 def bound(constraints: Mapping[str, Any], side: str) -> tuple[float, bool, str] | None:

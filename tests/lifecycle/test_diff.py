@@ -530,3 +530,42 @@ def test_type_changes_list_every_accepted_type(cli: Cli, tmp_path: Path) -> None
     assert change["message"] == "type changed: integer | null -> null | string"
     (change,) = _mini_changes(cli, tmp_path, {"x": {}}, {"x": {"type": "integer"}})
     assert (change["old"], change["new"], change["breaking"]) == (["any"], ["integer"], True)
+
+
+def test_map_value_types_are_compared(cli: Cli, tmp_path: Path) -> None:
+    # flux/dev's ``timings`` is ``{"type": "object", "additionalProperties": {"type": "number"}}``.
+    def untyped_timings(schemas: dict[str, Any]) -> None:
+        schemas["FluxDevOutput"]["properties"]["timings"]["additionalProperties"] = True
+
+    (change,) = _changes(cli, *_pair(tmp_path, "fal-ai/flux/dev", untyped_timings))
+    assert (change["path"], change["kind"], change["breaking"]) == (
+        "timings{}",
+        "type_changed",
+        True,  # the generated dict[str, float] refuses what may now come back
+    )
+    any_map = {"type": "object", "additionalProperties": True}
+    number_map = {"type": "object", "additionalProperties": {"type": "number"}}
+    (change,) = _mini_changes(cli, tmp_path, {"weights": any_map}, {"weights": number_map})
+    assert (change["path"], change["breaking"]) == ("weights{}", True)  # input narrowed
+    (change,) = _mini_changes(cli, tmp_path, {"weights": number_map}, {"weights": any_map})
+    assert (change["path"], change["breaking"]) == ("weights{}", False)
+    same = {"type": "object"}  # no value schema is the same as ``true``
+    assert _mini_changes(cli, tmp_path, {"weights": any_map}, {"weights": same}) == []
+
+
+def test_whole_numbers_spelled_as_floats_are_not_changes(cli: Cli, tmp_path: Path) -> None:
+    old = {
+        "channel": {"type": "integer", "enum": [1, 2], "default": 1},
+        "text": {"type": "string", "maxLength": 1000},
+        "size": {"type": "object", "properties": {}, "default": {"width": 512}},
+    }
+    new = {
+        "channel": {"type": "integer", "enum": [1.0, 2.0], "default": 1.0},
+        "text": {"type": "string", "maxLength": 1000.0},
+        "size": {"type": "object", "properties": {}, "default": {"width": 512.0}},
+    }
+    assert _mini_changes(cli, tmp_path, old, new) == []
+    flag = {"flag": {"enum": [1, True]}}
+    changes = _mini_changes(cli, tmp_path, flag, {"flag": {"enum": [1, False]}})
+    # true and 1 still differ
+    assert [c["kind"] for c in changes] == ["enum_values_removed", "enum_values_added"]
