@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from fal_typed._document import DocumentError, EndpointDocument, find_documents, load_document
 
-from ._shape import MISSING, Branch, Shape, bound, canonical, shape_of
+from ._shape import MISSING, Branch, Shape, bound, shape_of, value_key
 
 __all__ = [
     "FORMAT",
@@ -236,9 +236,9 @@ class _Comparer:
     def compare_default(self, old: Shape, new: Shape, path: str) -> None:
         if old.default is MISSING and new.default is MISSING:
             return
-        if (old.default is MISSING) == (new.default is MISSING) and canonical(
+        if (old.default is MISSING) == (new.default is MISSING) and value_key(
             old.default
-        ) == canonical(new.default):
+        ) == value_key(new.default):
             return
         before = None if old.default is MISSING else old.default
         after = None if new.default is MISSING else new.default
@@ -282,8 +282,8 @@ class _Comparer:
     def compare_enum(self, old: Branch, new: Branch, path: str) -> None:
         if old.values is None and new.values is None:
             return
-        before = {canonical(v): v for v in old.values or ()}
-        after = {canonical(v): v for v in new.values or ()}
+        before = {value_key(v): v for v in old.values or ()}
+        after = {value_key(v): v for v in new.values or ()}
         removed = [v for k, v in before.items() if k not in after]
         added = [v for k, v in after.items() if k not in before]
         old_json = _enum_json(old)
@@ -360,7 +360,7 @@ class _Comparer:
             ("maxItems", "lower"),
         ):
             o, n = old.constraints.get(key), new.constraints.get(key)
-            if canonical(o) == canonical(n):
+            if value_key(o) == value_key(n):
                 continue
             if o is None:
                 found.append((True, f"{key} added: {n}", {}, {key: n}))
@@ -372,7 +372,7 @@ class _Comparer:
                 found.append((narrowed, f"{key} {verb}: {o} -> {n}", {key: o}, {key: n}))
         for key in ("pattern", "multipleOf", "uniqueItems"):
             o, n = old.constraints.get(key), new.constraints.get(key)
-            if canonical(o) == canonical(n):
+            if value_key(o) == value_key(n):
                 continue
             if o is None:
                 found.append((True, f"{key} added: {_show(n)}", {}, {key: n}))

@@ -151,7 +151,8 @@ class _Puller:
         self.outcomes: list[Outcome] = []
         self.manifest_path = out / MANIFEST_NAME
         self.manifest = read_manifest(self.manifest_path)
-        self.seen: set[str] = set()
+        self.seen: set[str] = set()  # saved from the model list
+        self.listed: set[str] = set()  # listed by it, with or without a document
 
     def fail(self, endpoint_id: object, detail: str) -> None:
         self.outcomes.append(Outcome(_shown(endpoint_id), "failed", detail))
@@ -202,7 +203,7 @@ class _Puller:
             # fal serves an alias's document under its target's id: keep the id asked for in
             # the file (a model-list entry), so the file name and the endpoint id agree.
             if isinstance(data, dict) and isinstance(data.get("openapi"), dict):
-                data = {"endpoint_id": endpoint_id, **data}
+                data = {**data, "endpoint_id": endpoint_id}
             else:
                 data = {"endpoint_id": endpoint_id, "openapi": data}
         self.store(endpoint_id, path, data, source)
@@ -219,14 +220,24 @@ class _Puller:
             self.fail(endpoint_id, f"refused: {exc}")
             return
         assert isinstance(endpoint_id, str)
+        self.listed.add(endpoint_id)
+        if not isinstance(entry.get("openapi"), dict):
+            self.fail(endpoint_id, "the model list has no document for it (no 'openapi')")
+            return
         if endpoint_id in self.seen:
             self.fail(endpoint_id, "listed more than once by the model list; first one kept")
             return
         self.seen.add(endpoint_id)
-        if not isinstance(entry.get("openapi"), dict):
-            self.fail(endpoint_id, "the model list has no document for it (no 'openapi')")
-            return
         self.store(endpoint_id, path, entry, source)
+
+    def unlisted(self) -> list[tuple[str, Path]]:
+        """Saved documents (``out/<id>.json``) of endpoints the model list did not list."""
+        found = []
+        for path in sorted(self.out.rglob("*.json")):
+            endpoint_id = path.relative_to(self.out).with_suffix("").as_posix()
+            if endpoint_id not in self.listed:
+                found.append((endpoint_id, path))
+        return found
 
     def list_models(
         self, models_url: str, page_size: int, category: str | None, key: str | None
@@ -324,6 +335,7 @@ def pull_command(
     )
     puller = _Puller(out, Fetcher(client, retries=retries, secret=key))
     listing_error: str | None = None
+    unlisted: list[tuple[str, Path]] = []
     try:
         if all_endpoints:
             bar = _progress(None)
@@ -341,6 +353,8 @@ def pull_command(
             finally:
                 if bar is not None:
                     bar.close()
+            if listing_error is None and category is None:
+                unlisted = puller.unlisted()
         else:
             bar = _progress(len(endpoint_ids))
             try:
@@ -359,10 +373,15 @@ def pull_command(
         except OSError as exc:
             listing_error = f"cannot write {puller.manifest_path.as_posix()}: {exc}"
 
-    return _report(puller.outcomes, out, listing_error)
+    return _report(puller.outcomes, out, listing_error, unlisted)
 
 
-def _report(outcomes: list[Outcome], out: Path, listing_error: str | None) -> int:
+def _report(
+    outcomes: list[Outcome],
+    out: Path,
+    listing_error: str | None,
+    unlisted: Sequence[tuple[str, Path]] = (),
+) -> int:
     width = max((len(o.endpoint_id) for o in outcomes), default=0)
     for outcome in outcomes:
         label = "FAILED" if outcome.status == "failed" else outcome.status
@@ -377,6 +396,16 @@ def _report(outcomes: list[Outcome], out: Path, listing_error: str | None) -> in
         f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
         f"{failed} failed"
     )
+    if unlisted:
+        # Not an error (fal removes endpoints), but diff cannot report them while the files stay.
+        print(
+            f"fal-typed pull: {len(unlisted)} saved endpoints are not in fal's model list any "
+            "more; their files are kept (delete them to drop the endpoints, and `fal-typed "
+            "diff` then reports them as removed):",
+            file=sys.stderr,
+        )
+        for endpoint_id, path in unlisted:
+            print(f"  {endpoint_id}  {_display(path)}", file=sys.stderr)
     if listing_error is not None:
         print(f"fal-typed pull: {listing_error}", file=sys.stderr)
     if failed:

@@ -90,10 +90,14 @@ class Shape:
 
 
 def canonical(value: Any) -> str:
-    """JSON text that tells ``1`` and ``true`` apart (Python's ``==`` does not), but not ``1`` and
-    ``1.0``: a document re-serialized by another tool may spell whole numbers either way, and
-    the generated code is the same for both."""
-    return json.dumps(_whole_numbers_as_ints(value), sort_keys=True, ensure_ascii=False)
+    """JSON text that tells ``1``, ``1.0`` and ``true`` apart (Python's ``==`` does not)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def value_key(value: Any) -> str:
+    """Like :func:`canonical`, but ``1`` and ``1.0`` are the same value (``true`` is not): a
+    document re-serialized by another tool may spell whole numbers either way."""
+    return canonical(_whole_numbers_as_ints(value))
 
 
 def _whole_numbers_as_ints(value: Any) -> Any:

@@ -372,3 +372,57 @@ def test_help(cli: Cli, command: str, words: list[str], capsys: pytest.CaptureFi
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     assert all(word in text for word in words)
+
+
+def test_pull_all_names_saved_endpoints_the_model_list_no_longer_has(
+    emu: FalEmulator, cli: Cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert cli("pull", "--all", "--out", out).code == 0
+    gone = out / "team" / "gone.json"  # saved by an earlier pull; fal has since removed it
+    gone.parent.mkdir()
+    gone.write_text(
+        json.dumps({"endpoint_id": "team/gone", "openapi": openapi_of("fal-ai/esrgan")}),
+        encoding="utf-8",
+    )
+    run = cli("pull", "--all", "--out", out)
+    assert run.code == 0, run.err  # a warning: fal removes endpoints
+    assert "1 saved endpoints are not in fal's model list any more" in run.err
+    assert "team/gone" in run.err and "14 unchanged" in run.out
+    assert gone.exists()  # kept: deleting is the user's decision
+    # A category lists only part of the catalogue: no warning then.
+    run = cli("pull", "--all", "--category", "image-to-image", "--out", out)
+    assert "not in fal's model list" not in run.err
+
+
+def test_a_duplicate_listing_after_one_without_a_document_is_saved(
+    emu: FalEmulator, cli: Cli, tmp_path: Path
+) -> None:
+    emu.add_model_entry({"endpoint_id": "team/dup", "metadata": {}})
+    good = {"endpoint_id": "team/dup", "metadata": {}, "openapi": openapi_of("fal-ai/esrgan")}
+    emu.add_model_entry(good)
+    emu.add_model_entry({**good, "metadata": {"second": True}})
+    run = cli("pull", "--all", "--out", tmp_path)
+    assert run.code == 1  # the entry without a document is reported
+    failed = [line for line in run.out.splitlines() if "team/dup" in line and "FAILED" in line]
+    assert len(failed) == 2
+    assert "no document" in failed[0] and "first one kept" in failed[1]
+    assert read_json(tmp_path / "team" / "dup.json") == good
+
+
+def test_a_saved_entry_of_another_id_takes_the_id_asked_for(
+    emu: FalEmulator, cli: Cli, tmp_path: Path
+) -> None:
+    # A hand-made copy: fal-ai/flux-dev-alias.json holding flux/dev's model-list entry.
+    copy = tmp_path / "fal-ai" / "flux-dev-alias.json"
+    copy.parent.mkdir(parents=True)
+    entry = {
+        "endpoint_id": "fal-ai/flux/dev",
+        "metadata": {},
+        "openapi": openapi_of("fal-ai/esrgan"),
+    }
+    copy.write_text(json.dumps(entry), encoding="utf-8")
+    emu.override_document("fal-ai/flux-dev-alias", body=openapi_of("fal-ai/flux/dev"))
+    assert cli("pull", "fal-ai/flux-dev-alias", "--out", tmp_path).code == 0
+    saved = load_document(copy)
+    assert (saved.endpoint_id, saved.alias_of) == ("fal-ai/flux-dev-alias", "fal-ai/flux/dev")
