@@ -269,6 +269,8 @@ class _Comparer:
                     depth + 1,
                 )
         if old.type == "array" and new.type == "array":
+            if old.prefix is not None or new.prefix is not None:
+                self.compare_tuple(old.prefix or (), new.prefix or (), path, depth)
             if old.items is not None and new.items is not None:
                 self.compare(old.items, new.items, path + "[]", depth + 1)
             elif old.items is not None or new.items is not None:
@@ -278,6 +280,23 @@ class _Comparer:
                     path + "[]",
                     depth + 1,
                 )
+
+    def compare_tuple(
+        self, old: tuple[Any, ...], new: tuple[Any, ...], path: str, depth: int
+    ) -> None:
+        """``prefixItems``: each position (path ``name[0]``), and the number of positions (the
+        generated tuple type has exactly that many)."""
+        for index in range(min(len(old), len(new))):
+            self.compare(old[index], new[index], f"{path}[{index}]", depth + 1)
+        if len(old) != len(new):
+            self.emit(
+                path,
+                "constraint_changed",
+                True,
+                f"tuple positions changed: {len(old)} -> {len(new)}",
+                {"prefixItems": len(old)} if old else {},
+                {"prefixItems": len(new)} if new else {},
+            )
 
     def compare_enum(self, old: Branch, new: Branch, path: str) -> None:
         if old.values is None and new.values is None:

@@ -66,6 +66,8 @@ class Branch:
     """Raw subschema of array items (None: unspecified)."""
     additional: Any = None
     """Raw ``additionalProperties`` subschema when it is a schema object (maps)."""
+    prefix: tuple[Any, ...] | None = None
+    """Raw ``prefixItems`` subschemas, one per position (tuples; None: not a tuple)."""
 
 
 @dataclass
@@ -259,6 +261,8 @@ class _Builder:
             if kind == "array":
                 items = raw.get("items")
                 branch.items = items if isinstance(items, Mapping) else None
+                prefix = raw.get("prefixItems")
+                branch.prefix = tuple(prefix) if isinstance(prefix, list) else None
             self._merge_branch(branch)
 
     def _merge_branch(self, new: Branch) -> None:
@@ -282,6 +286,7 @@ class _Builder:
         old.properties = {**new.properties, **old.properties}
         old.required = old.required & new.required
         old.items = old.items if old.items is not None else new.items
+        old.prefix = old.prefix if old.prefix is not None else new.prefix
         old.additional = old.additional if old.additional is not None else new.additional
 
 

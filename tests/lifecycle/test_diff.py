@@ -569,3 +569,29 @@ def test_whole_numbers_spelled_as_floats_are_not_changes(cli: Cli, tmp_path: Pat
     changes = _mini_changes(cli, tmp_path, flag, {"flag": {"enum": [1, False]}})
     # true and 1 still differ
     assert [c["kind"] for c in changes] == ["enum_values_removed", "enum_values_added"]
+
+
+def test_tuple_positions_are_compared(cli: Cli, tmp_path: Path) -> None:
+    # wizper's chunks[].timestamp is prefixItems [number | null, number | null].
+    def string_timestamps(schemas: dict[str, Any]) -> None:
+        stamp = schemas["WhisperChunk"]["properties"]["timestamp"]
+        stamp["prefixItems"] = [{"type": "string"}, {"type": "string"}]
+
+    changes = _changes(cli, *_pair(tmp_path, "fal-ai/wizper", string_timestamps))
+    assert {(c["path"], c["kind"], c["breaking"]) for c in changes} == {
+        ("chunks[].timestamp[0]", "type_changed", True),
+        ("chunks[].timestamp[1]", "type_changed", True),
+        ("chunks[].timestamp[0]", "nullable_changed", False),
+        ("chunks[].timestamp[1]", "nullable_changed", False),
+    }
+
+    def three_positions(schemas: dict[str, Any]) -> None:
+        stamp = schemas["WhisperChunk"]["properties"]["timestamp"]
+        stamp["prefixItems"].append({"type": "number"})
+        stamp["minItems"] = stamp["maxItems"] = 3
+
+    changes = _changes(cli, *_pair(tmp_path, "fal-ai/wizper", three_positions))
+    tuple_change = [c for c in changes if c["old"] == {"prefixItems": 2}]
+    assert [(c["path"], c["breaking"], c["new"]) for c in tuple_change] == [
+        ("chunks[].timestamp", True, {"prefixItems": 3})
+    ]
