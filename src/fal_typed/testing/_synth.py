@@ -408,9 +408,8 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
     # No type, but constraints of one (``{"maxLength": 3}``).
     if any(k in schema for k in ("minLength", "maxLength", "pattern")):
         return "string"
-    if any(k in schema for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")):
-        return "number"
-    if "multipleOf" in schema:
+    numeric = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+    if any(k in schema for k in numeric):
         return "number"
     return None
 
@@ -418,10 +417,8 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
 def _multiple(
     value: float, step: Any, low: float | None, high: float | None, *, integer: bool
 ) -> float:
-    """``value`` moved to a multiple of ``step`` (``multipleOf``) within the bounds, if any is.
-
-    Candidates are tried outwards from the nearest multiple, within the bounds.
-    """
+    """``value`` moved to a multiple of ``step`` (``multipleOf``) within the bounds, if one of
+    the few nearest multiples is; else ``value``."""
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
         return value
     if not math.isfinite(value / step):
@@ -448,7 +445,7 @@ _PATTERN_CANDIDATES = (
 
 def _matching(pattern: str, text: str, min_length: int, max_length: int) -> str:
     """``text`` if it matches ``pattern``, else the first candidate that does (and fits the
-    length limits); ``text`` when none does (the emulator then reports the field)."""
+    length limits); ``text`` when none does (the value then fails validation)."""
     try:
         compiled = re.compile(pattern)
     except re.error:
