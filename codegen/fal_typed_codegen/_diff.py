@@ -34,6 +34,7 @@ enums (``anyOf [enum, string]``) are suggestions: changing them never breaks. A 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -124,6 +125,16 @@ class DiffResult:
             },
             "changes": [c.to_json() for c in self.changes],
         }
+
+
+def _integer_bound(found: tuple[float, bool, str], side: str) -> float:
+    """The smallest (``side="min"``) or largest (``"max"``) integer a bound allows."""
+    value, exclusive, _ = found
+    if not math.isfinite(value):
+        return value
+    if side == "min":
+        return math.floor(value) + 1 if exclusive else math.ceil(value)
+    return math.ceil(value) - 1 if exclusive else math.floor(value)
 
 
 def _show(value: Any) -> str:
@@ -359,12 +370,20 @@ class _Comparer:
                 continue
             if (ob[0], ob[1]) == (nb[0], nb[1]):
                 continue
+            if old.type == "integer" and new.type == "integer":
+                # For integers, ``exclusiveMinimum: 0`` is ``minimum: 1``: compare what is allowed.
+                oi, ni = _integer_bound(ob, side_), _integer_bound(nb, side_)
+                if oi == ni:
+                    continue
+                narrowed = ni > oi if side_ == "min" else ni < oi
             # A stricter lower bound is higher (or the same value made exclusive); upper: lower.
-            if side_ == "min":
+            elif side_ == "min":
                 narrowed = (nb[0], nb[1]) > (ob[0], ob[1])
-                verb = "raised" if narrowed else "lowered"
             else:
                 narrowed = (nb[0], not nb[1]) < (ob[0], not ob[1])
+            if side_ == "min":
+                verb = "raised" if narrowed else "lowered"
+            else:
                 verb = "lowered" if narrowed else "raised"
             if ob[2] == nb[2]:
                 message = f"{ob[2]} {verb}: {ob[0]} -> {nb[0]}"

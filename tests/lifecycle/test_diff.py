@@ -595,3 +595,22 @@ def test_tuple_positions_are_compared(cli: Cli, tmp_path: Path) -> None:
     assert [(c["path"], c["breaking"], c["new"]) for c in tuple_change] == [
         ("chunks[].timestamp", True, {"prefixItems": 3})
     ]
+
+
+def test_integer_bounds_are_compared_by_the_integers_they_allow(cli: Cli, tmp_path: Path) -> None:
+    inclusive = {"steps": {"type": "integer", "minimum": 1, "maximum": 50}}
+    exclusive = {"steps": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 51}}
+    assert _mini_changes(cli, tmp_path, inclusive, exclusive) == []
+    raised = {"steps": {"type": "integer", "exclusiveMinimum": 1, "maximum": 50}}  # now >= 2
+    (change,) = _mini_changes(cli, tmp_path, inclusive, raised)
+    assert (change["breaking"], change["old"], change["new"]) == (
+        True,
+        {"minimum": 1},
+        {"exclusiveMinimum": 1},
+    )
+    # For numbers the exclusive bound still differs (0.5 was refused, is now allowed).
+    numbers = {"scale": {"type": "number", "minimum": 1}}
+    (change,) = _mini_changes(
+        cli, tmp_path, numbers, {"scale": {"exclusiveMinimum": 0, "type": "number"}}
+    )
+    assert change["breaking"] is False
