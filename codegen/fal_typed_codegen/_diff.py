@@ -267,7 +267,13 @@ class _Comparer:
         self.compare_enum(old, new, path)
         self.compare_constraints(old, new, path)
         if old.type == "object" and new.type == "object":
-            self.compare_properties(old, new, path, depth)
+            if len(old.variants) > 1 and len(old.variants) == len(new.variants):
+                # A union of objects: each variant with its own required fields (matched by
+                # position; with variants added or removed, the merged view below is all).
+                for index, (was, now) in enumerate(zip(old.variants, new.variants, strict=True)):
+                    self.compare_properties(was, now, f"{path}(variant {index + 1})", depth)
+            else:
+                self.compare_properties(old, new, path, depth)
             if old.additional is not None and new.additional is not None:
                 self.compare(old.additional, new.additional, path + "{}", depth + 1)
             elif not old.properties and not new.properties and old.additional != new.additional:

@@ -20,6 +20,7 @@ patterns ``re`` cannot compile) and a diff must still see those change.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ class Branch:
     """Raw ``additionalProperties`` subschema when it is a schema object (maps)."""
     prefix: tuple[Any, ...] | None = None
     """Raw ``prefixItems`` subschemas, one per position (tuples; None: not a tuple)."""
+    variants: tuple[Branch, ...] = ()
+    """The object branches of a union merged into this one, in order (empty: not merged)."""
 
 
 @dataclass
@@ -271,6 +274,8 @@ class _Builder:
             self.shape.branches[new.type] = new
             return
         # Two branches of one type (open enums, several object variants): accept either.
+        if new.type == "object":
+            old.variants = (*(old.variants or (dataclasses.replace(old),)), new)
         if old.values is None and new.values is None:
             values = None
         else:

@@ -614,3 +614,32 @@ def test_integer_bounds_are_compared_by_the_integers_they_allow(cli: Cli, tmp_pa
         cli, tmp_path, numbers, {"scale": {"exclusiveMinimum": 0, "type": "number"}}
     )
     assert change["breaking"] is False
+
+
+def test_object_variants_of_a_union_keep_their_own_required_fields(
+    cli: Cli, tmp_path: Path
+) -> None:
+    def control(scale_required: bool, *extra: dict[str, Any]) -> dict[str, Any]:
+        canny = {"type": "object", "properties": {"low": {"type": "integer"}}, "required": ["low"]}
+        depth = {
+            "type": "object",
+            "properties": {"scale": {"type": "number"}, "model": {"type": "string"}},
+            "required": ["model", *(["scale"] if scale_required else [])],
+        }
+        return {"control": {"anyOf": [canny, depth, *extra]}}
+
+    (change,) = _mini_changes(cli, tmp_path, control(False), control(True))
+    assert (change["path"], change["kind"], change["breaking"]) == (
+        "control(variant 2).scale",
+        "required_changed",
+        True,
+    )
+    assert _mini_changes(cli, tmp_path, control(True), control(True)) == []
+    # A variant added: compared as one merged object (its fields are new, optional overall).
+    third = {"type": "object", "properties": {"seg": {"type": "string"}}, "required": ["seg"]}
+    (change,) = _mini_changes(cli, tmp_path, control(False), control(False, third))
+    assert (change["path"], change["kind"], change["breaking"]) == (
+        "control.seg",
+        "field_added",
+        False,
+    )
