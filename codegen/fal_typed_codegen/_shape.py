@@ -147,6 +147,12 @@ def _value_types(value: Any) -> list[str]:
     return ["array"] if isinstance(value, list) else ["object"]
 
 
+# Keywords that give a schema content of its own (beside an ``allOf``).
+_STRUCTURE = frozenset(
+    {"properties", "required", "additionalProperties", "items", "prefixItems", "anyOf", "oneOf"}
+)
+
+
 class _Builder:
     def __init__(self, openapi: Mapping[str, Any], source: str) -> None:
         self.openapi = openapi
@@ -181,10 +187,14 @@ class _Builder:
             return
         self._add_typed(raw)
 
-    def _resolve(self, ref: Any) -> Any:
+    def _resolve(self, ref: Any, *, identity: bool = True) -> Any:
+        """The schema ``ref`` points to. ``identity``: the schema being built *is* that one
+        (recorded in :attr:`Shape.refs`, which the diff uses to stop at recursion), not one
+        part of several merged by ``allOf``."""
         if not isinstance(ref, str) or not ref.startswith("#"):
             return True  # remote references are not followed: accept anything
-        self.refs.append(ref)
+        if identity:
+            self.refs.append(ref)
         try:
             return resolve_pointer(self.openapi, ref, self.source)
         except DocumentError:
@@ -195,11 +205,14 @@ class _Builder:
         properties: dict[str, Any] = {}
         required: list[str] = []
         parts = [*raw["allOf"], {k: v for k, v in raw.items() if k != "allOf"}]
+        # ``allOf: [$ref X]`` plus annotations (a description) is X itself; with properties of
+        # its own beside it, it is a new schema that merges X in.
+        single = len(raw["allOf"]) == 1 and not raw.keys() & _STRUCTURE
         for part in parts:
             hops = 0
             while isinstance(part, Mapping) and "$ref" in part and hops <= _MAX_DEPTH:
                 siblings = {k: v for k, v in part.items() if k != "$ref"}
-                part = self._resolve(part["$ref"])
+                part = self._resolve(part["$ref"], identity=single)
                 if siblings and isinstance(part, Mapping):
                     part = {**part, **siblings}
                 hops += 1

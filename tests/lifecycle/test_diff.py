@@ -643,3 +643,46 @@ def test_object_variants_of_a_union_keep_their_own_required_fields(
         "field_added",
         False,
     )
+
+
+def test_recursion_through_a_single_allof_ref_terminates(cli: Cli, tmp_path: Path) -> None:
+    # pydantic v1 wrote a described reference as ``allOf: [$ref]``.
+    node: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "parent": {"allOf": [{"$ref": "#/$defs/Node"}], "description": "up"},
+        },
+    }
+    changed = copy.deepcopy(node)
+    changed["properties"]["name"]["maxLength"] = 10
+    tree = {"tree": {"$ref": "#/$defs/Node"}}
+    (tmp_path / "a.json").write_text(json.dumps(_mini(tree, components={"Node": node})))
+    (tmp_path / "b.json").write_text(json.dumps(_mini(tree, components={"Node": changed})))
+    changes = _changes(cli, tmp_path / "a.json", tmp_path / "b.json")
+    assert [(c["path"], c["kind"]) for c in changes] == [("tree.name", "constraint_changed")]
+
+
+def test_a_component_merged_into_the_input_is_also_compared_where_it_is_nested(
+    cli: Cli, tmp_path: Path
+) -> None:
+    base: dict[str, Any] = {
+        "type": "object",
+        "properties": {"steps": {"type": "integer"}, "acceleration": {"type": "string"}},
+    }
+    own = {"refine": {"anyOf": [{"$ref": "#/$defs/Base"}, {"type": "null"}]}}
+
+    def document(base_schema: dict[str, Any]) -> Any:
+        doc = _mini(own, components={"Base": base_schema})
+        doc["$defs"]["In"]["allOf"] = [{"$ref": "#/$defs/Base"}]  # In = Base + refine
+        return doc
+
+    smaller = copy.deepcopy(base)
+    del smaller["properties"]["acceleration"]
+    (tmp_path / "a.json").write_text(json.dumps(document(base)))
+    (tmp_path / "b.json").write_text(json.dumps(document(smaller)))
+    changes = _changes(cli, tmp_path / "a.json", tmp_path / "b.json")
+    assert [(c["path"], c["kind"]) for c in changes] == [
+        ("acceleration", "field_removed"),
+        ("refine.acceleration", "field_removed"),
+    ]
