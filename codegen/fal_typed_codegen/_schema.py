@@ -31,7 +31,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fal_typed._document import DocumentError, EndpointDocument, pointer_escape, resolve_pointer
+from fal_typed._document import (
+    DocumentError,
+    EndpointDocument,
+    exclusive_bounds_as_numbers,
+    pointer_escape,
+    resolve_pointer,
+)
 
 from ._naming import RESERVED_CLASS_NAMES, class_name, endpoint_stem, unique_name
 from ._shape import CONSTRAINT_KEYS
@@ -342,13 +348,7 @@ class _Normalizer:
                     schema["type"] = "integer"
                     schema["enum"] = [v if v is None else int(v) for v in schema["enum"]]
 
-        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-            if (
-                isinstance(schema.get(exclusive), bool)
-                and schema.pop(exclusive)
-                and bound in schema
-            ):
-                schema[exclusive] = schema.pop(bound)
+        exclusive_bounds_as_numbers(schema)
         for key in sorted(_CONSTRAINT_KEYS & set(schema)):
             if not _valid_constraint(key, schema[key]):
                 schema.pop(key)  # malformed (``"maxLength": "10"``) or not portable: unchecked

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fal_typed._document import DocumentError, resolve_pointer
+from fal_typed._document import DocumentError, exclusive_bounds_as_numbers, resolve_pointer
 
 __all__ = ["MISSING", "Branch", "Shape", "bound", "canonical", "shape_of"]
 
@@ -310,12 +310,7 @@ class _Builder:
 
 def _constraints(raw: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: raw[k] for k in CONSTRAINT_KEYS if k in raw}
-    for inclusive, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        flag = out.get(exclusive)
-        if isinstance(flag, bool):  # OpenAPI 3.0: the bound is exclusive
-            del out[exclusive]
-            if flag and inclusive in out:
-                out[exclusive] = out.pop(inclusive)
+    exclusive_bounds_as_numbers(out)
     if out.get("uniqueItems") is False:
         del out["uniqueItems"]
     return out

@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "DocumentError",
     "EndpointDocument",
+    "exclusive_bounds_as_numbers",
     "find_documents",
     "load_document",
     "parse_document",
@@ -92,6 +93,19 @@ class EndpointDocument:
 
     Pointers above are relative to :attr:`openapi`; prefix them with this one for messages.
     """
+
+
+def exclusive_bounds_as_numbers(schema: dict[str, Any]) -> None:
+    """Rewrite OpenAPI 3.0's boolean ``exclusiveMinimum``/``exclusiveMaximum`` in place as the
+    numeric bounds of JSON Schema 2020-12 (``minimum: 0, exclusiveMinimum: true`` ->
+    ``exclusiveMinimum: 0``); ``false``, or ``true`` without a numeric bound, is dropped."""
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = schema.get(exclusive)
+        if isinstance(flag, bool):
+            del schema[exclusive]
+            limit = schema.get(bound)
+            if flag and isinstance(limit, (int, float)) and not isinstance(limit, bool):
+                schema[exclusive] = schema.pop(bound)
 
 
 def pointer_escape(token: str) -> str:

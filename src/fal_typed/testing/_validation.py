@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from fal_typed._document import exclusive_bounds_as_numbers
+
 try:
     from jsonschema import Draft202012Validator, validators
     from jsonschema.exceptions import ValidationError
@@ -126,13 +128,7 @@ def for_validation(node: Any) -> Any:
             out[key] = {k: for_validation(v) for k, v in value.items()}
         else:
             out[key] = for_validation(value)
-    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        flag = out.get(exclusive)
-        if isinstance(flag, bool):
-            del out[exclusive]
-            limit = out.get(bound)
-            if flag and isinstance(limit, (int, float)) and not isinstance(limit, bool):
-                out[exclusive] = out.pop(bound)
+    exclusive_bounds_as_numbers(out)
     pattern = out.get("pattern")
     if isinstance(pattern, str):
         try:
