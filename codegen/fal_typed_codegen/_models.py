@@ -444,21 +444,6 @@ def strip_unsafe_defaults(schema: Any) -> Any:
     return out
 
 
-def _accepts_null_resolved(
-    schema: Any, defs: dict[str, Any], seen: frozenset[str] = frozenset()
-) -> bool:
-    """Like ``accepts_null``, following ``$ref``s into ``$defs`` (a nullable alias)."""
-    if not isinstance(schema, dict):
-        return False
-    if accepts_null(schema):
-        return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        name = ref[len("#/$defs/") :]
-        return name not in seen and _accepts_null_resolved(defs.get(name), defs, seen | {name})
-    return any(_accepts_null_resolved(branch, defs, seen) for branch in schema.get("anyOf", ()))
-
-
 def _has_none(node: ast.expr) -> bool:
     """Whether a type annotation is a union with ``None`` at its top level."""
     if isinstance(node, ast.Constant):
@@ -487,7 +472,6 @@ def _refuse_explicit_null(
     code: str,
     classes: dict[str, dict[str, Any]],
     input_classes: Iterable[str],
-    defs: dict[str, Any],
     base_module: str,
 ) -> tuple[str, str]:
     """Mark optional input fields that do not accept null with ``NotNull``.
@@ -536,7 +520,9 @@ def _refuse_explicit_null(
             json_name = by_python.get(stmt.target.id)
             if json_name is None or json_name in required:
                 continue
-            if _accepts_null_resolved(schema["properties"].get(json_name), defs):
+            # As for the wrapper's signature: the normalizer inlines every non-class $ref, so a
+            # property's own schema says whether it accepts null (a class never does).
+            if accepts_null(schema["properties"][json_name]):
                 continue
             annotation = inner = stmt.annotation
             wrapped = False
@@ -761,9 +747,7 @@ def generate_models(endpoint: NormalizedEndpoint, base_module: str) -> Generated
             ) from exc
     if not isinstance(code, str):  # pragma: no cover - single-module output is a str
         raise TypeError("datamodel-code-generator returned several modules")
-    code, marks_imports = _refuse_explicit_null(
-        code, classes, endpoint.input_classes, endpoint.schema.get("$defs", {}), base_module
-    )
+    code, marks_imports = _refuse_explicit_null(code, classes, endpoint.input_classes, base_module)
     code = _add_docstrings(code, classes)
     imports, body, tree = _split_module(code)
     imports += marks_imports
