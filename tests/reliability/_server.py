@@ -71,6 +71,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    header_lines: tuple[str, ...] = ()  # as sent: names in their case, in order
 
 
 _REASONS = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error"}
@@ -79,7 +80,8 @@ _REASONS = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error"}
 class RawServer:
     """Answers each request with the next scripted :class:`Answer` (default 200 ``{"ok": true}``).
 
-    ``backlog=0`` and ``accept=False`` give a socket that listens but never accepts.
+    The port is bound at once, but connections are refused until :meth:`start` (a server that
+    is not up yet).
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -92,7 +94,6 @@ class RawServer:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, 0))
-        self._sock.listen(64)
         self.host, self.port = self._sock.getsockname()[:2]
         self.url = f"http://{self.host}:{self.port}"
         self._threads: list[threading.Thread] = []
@@ -124,6 +125,7 @@ class RawServer:
         return self.open_connections == 0
 
     def start(self) -> RawServer:
+        self._sock.listen(64)
         self._thread.start()
         return self
 
@@ -131,7 +133,8 @@ class RawServer:
         self._stop.set()
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes accept()
-        self._thread.join(5)
+        if self._thread.ident is not None:  # started
+            self._thread.join(5)
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
@@ -208,7 +211,7 @@ class RawServer:
             if not chunk:
                 return None, b""
             rest += chunk
-        return Request(method, path, headers, rest[:length]), rest[length:]
+        return Request(method, path, headers, rest[:length], tuple(lines[1:])), rest[length:]
 
     def _wait(self, conn: socket.socket, seconds: float) -> bool:
         """Wait; False as soon as the server stops or the client hangs up."""

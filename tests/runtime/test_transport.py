@@ -5,7 +5,6 @@ and a caller's ``http_client`` (through its ``post``), compared with what ``Clie
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -16,69 +15,17 @@ import pytest
 import fal_typed._client
 from fal_typed import FalAPIError, FalClient, RequestOutcomeUnknownError
 
+from ..reliability._server import RawServer
 from ._server import RecordingServer, Reply
 from .conftest import KEY
 
 
-class RawCapture:
-    """Answers 200 ``{"ok": true}`` and keeps each request's header block as sent (case kept).
-
-    The socket is bound at once but only listens after :meth:`listen`: until then a connection
-    is refused, as for a server that is not up yet.
-    """
-
-    def __init__(self) -> None:
-        self.heads: list[list[str]] = []
-        self.bodies: list[bytes] = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def listen(self) -> None:
-        self._sock.listen()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            with conn:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                length = next(
-                    (
-                        int(v)
-                        for k, _, v in (x.partition(": ") for x in lines)
-                        if k.lower() == "content-length"
-                    ),
-                    0,
-                )
-                while len(body) < length and (chunk := conn.recv(65536)):
-                    body += chunk
-                self.heads.append(lines)
-                self.bodies.append(body)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b'Content-Length: 12\r\nConnection: close\r\n\r\n{"ok": true}'
-                )
-
-    def close(self) -> None:
-        self._sock.close()
-
-
 @pytest.fixture
-def raw() -> Iterator[RawCapture]:
-    capture = RawCapture()
-    yield capture
-    capture.close()
+def raw() -> Iterator[RawServer]:
+    """A server that keeps each request's header lines as sent; not listening until started."""
+    server = RawServer()
+    yield server
+    server.stop()
 
 
 # --- what the old Client.post path did, kept ------------------------------------------------
@@ -131,11 +78,11 @@ def test_caller_http_client_subclass_overriding_request_is_honoured(
     assert server.requests[0].headers.get("x-signed") == "yes"
 
 
-def test_own_client_sends_header_names_as_before(raw: RawCapture) -> None:
-    raw.listen()
+def test_own_client_sends_header_names_as_before(raw: RawServer) -> None:
+    raw.start()
     with FalClient("k", base_url=raw.url) as c:
         c.run("fal-ai/x", {})
-    names = [line.partition(":")[0] for line in raw.heads[0]]
+    names = [line.partition(":")[0] for line in raw.requests[0].header_lines]
     for name in ("Accept", "Accept-Encoding", "Connection", "User-Agent", "Content-Type"):
         assert name in names, names
 
@@ -194,24 +141,23 @@ def test_no_proxy_bypasses_the_environment_proxy(
 
 
 def test_connect_error_retry_sends_the_whole_request_again(
-    raw: RawCapture, monkeypatch: pytest.MonkeyPatch
+    raw: RawServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waited: list[float] = []
 
     def server_comes_up(delay: float) -> None:
         waited.append(delay)
-        raw.listen()
+        raw.start()
 
     monkeypatch.setattr(fal_typed._client, "_sleep", server_comes_up)
     with FalClient("k", base_url=raw.url, max_retries=1) as c:
         assert c.run("fal-ai/x", {"prompt": "a cat"}, start_timeout=5) == {"ok": True}
     assert len(waited) == 1
-    [head] = raw.heads
-    sent = {k.lower(): v for k, _, v in (line.partition(": ") for line in head)}
-    assert json.loads(raw.bodies[0]) == {"prompt": "a cat"}
-    assert sent["authorization"] == "Key k"
-    assert sent["x-fal-request-timeout"] == "5"
-    assert sent["content-length"] == str(len(raw.bodies[0]))
+    [request] = raw.requests
+    assert json.loads(request.body) == {"prompt": "a cat"}
+    assert request.headers["authorization"] == "Key k"
+    assert request.headers["x-fal-request-timeout"] == "5"
+    assert request.headers["content-length"] == str(len(request.body))
 
 
 @pytest.mark.parametrize("own_client", [True, False])
