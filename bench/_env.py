@@ -50,6 +50,11 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
+def paired_ratio(xs: Sequence[tuple[float, float]], ys: Sequence[tuple[float, float]]) -> float:
+    """Median over rounds of x's time divided by y's in the same round (first of each pair)."""
+    return statistics.median(x[0] / y[0] for x, y in zip(xs, ys, strict=True))
+
+
 def row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 

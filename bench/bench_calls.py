@@ -40,7 +40,7 @@ from typing import Any
 import fal_client
 import fal_client.client
 import httpx
-from _env import machine, median, table, verdict
+from _env import machine, median, paired_ratio, table, verdict
 
 from fal_typed import FalClient
 from fal_typed.models.fal_ai.fast_sdxl import FastSdxlInput, FastSdxlOutput, fast_sdxl
@@ -208,7 +208,7 @@ def main() -> None:
     cpu = {name: median([c for _, c in values]) for name, values in samples.items()}
 
     def per_round(x: str, y: str) -> float:
-        return median([sx[0] / sy[0] for sx, sy in zip(samples[x], samples[y], strict=True)])
+        return paired_ratio(samples[x], samples[y])
 
     ratio_ca, ratio_cd = per_round("c", "a"), per_round("c", "d")
     n = args.calls * args.rounds

@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from _corpus import SCHEMAS, build_corpus
-from _env import machine, row, venv
+from _env import machine, paired_ratio, row, venv, verdict
 
 ENDPOINT = "fal-ai/fast-sdxl"
 
@@ -98,11 +98,6 @@ def medians(samples: Samples) -> list[tuple[float, float]]:
     ]
 
 
-def paired_ratio(samples: Samples, x: int, y: int) -> float:
-    """Median over rounds of case x's time divided by case y's in the same round."""
-    return statistics.median(sx[0] / sy[0] for sx, sy in zip(samples[x], samples[y], strict=True))
-
-
 def generate(docs: Path, out: Path, cache: Path) -> None:
     """Generate package ``catalogue`` from ``docs`` into ``out``, compiled to bytecode."""
     subprocess.run(
@@ -159,11 +154,8 @@ def main() -> None:
         )
         (httpx_alone, _), (pydantic_alone, _), (no_httpx, _) = results[6:]
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT MET"
-
-    ratio_big = paired_ratio(samples, 1, 0)
-    ratio_client = paired_ratio(samples, 1, 2)
+    ratio_big = paired_ratio(samples[1], samples[0])
+    ratio_client = paired_ratio(samples[1], samples[2])
     print(f"## get_endpoint({ENDPOINT!r}) in a fresh process (median of {args.runs})\n")
     print(f"Machine: {machine()}\n")
     print("Ratios are medians of per-round ratios (the cases run in turn, order rotated).\n")
