@@ -1,4 +1,4 @@
-"""fal-typed: a typed, code-generated Python SDK for fal.ai's synchronous API.
+"""fal-typed: a typed, code-generated Python SDK for fal.ai's synchronous and queue APIs.
 
 Typed functions for each endpoint live in ``fal_typed.models`` (generated); this package is the
 hand-written runtime they call.
@@ -8,7 +8,7 @@ import os
 import sys
 
 from ._client import FalClient
-from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_URL, DEFAULT_TIMEOUT
 from ._endpoint import Endpoint
 from ._exceptions import (
     AuthenticationError,
@@ -21,13 +21,17 @@ from ._exceptions import (
     MissingCredentialsError,
     NotFoundError,
     PermissionDeniedError,
+    QueueTimeoutError,
     RateLimitError,
     RedirectError,
+    RequestCancelledError,
     RequestOutcomeUnknownError,
     ResponseValidationError,
     StartTimeoutError,
     UnprocessableEntityError,
 )
+from ._handle import QueueHandle
+from ._queue import Completed, InProgress, Queued, Status
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 
@@ -44,26 +48,34 @@ __path__ += [
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_QUEUE_URL",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "AuthenticationError",
     "BadRequestError",
+    "Completed",
     "Endpoint",
     "FalAPIError",
     "FalClient",
     "FalConnectionError",
     "FalError",
+    "InProgress",
     "InternalServerError",
     "InvalidResponseError",
     "MissingCredentialsError",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",
+    "QueueHandle",
+    "QueueTimeoutError",
+    "Queued",
     "RateLimitError",
     "RedirectError",
+    "RequestCancelledError",
     "RequestOutcomeUnknownError",
     "ResponseValidationError",
     "StartTimeoutError",
+    "Status",
     "UnprocessableEntityError",
     "__version__",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import math
@@ -9,28 +10,39 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_URL, DEFAULT_TIMEOUT
 from ._exceptions import (
     FalConnectionError,
+    FalError,
     InvalidResponseError,
     MissingCredentialsError,
+    QueueTimeoutError,
     RequestOutcomeUnknownError,
     api_error,
     describe_text,
     redact,
 )
+from ._handle import QueueHandle, ResultT
 from ._options import (
     lifecycle_header,
     start_timeout_header,
     validate_endpoint_id,
     validate_path,
+)
+from ._queue import (
+    Priority,
+    Status,
+    priority_header,
+    submit_answer,
+    submit_url,
+    urls_from_submit,
+    webhook_query,
 )
 from ._retry import backoff_delay, should_retry
 from ._types import NOT_GIVEN, NotGiven
@@ -94,12 +106,24 @@ def _key_from_env() -> str | None:
     return None
 
 
-def _base_url_from_env() -> str:
-    host = os.environ.get("FAL_RUN_HOST")
+def _url_from_env(variable: str, default: str) -> str:
+    host = os.environ.get(variable)
     if not host:
-        return DEFAULT_BASE_URL
+        return default
     # fal's client takes a bare host[:port]; a full URL is accepted too (handy for emulators).
     return host if "://" in host else f"https://{host}"
+
+
+def _host_url(value: str | None, variable: str, default: str, what: str) -> str:
+    """A validated API host URL: the argument, else ``$variable``, else ``default``."""
+    url = (value or _url_from_env(variable, default)).rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise ValueError(f"{what} must be an http(s) URL, got {url!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{what} must be an http(s) URL, got {url!r}")
+    return url
 
 
 class FalClient:
@@ -109,6 +133,8 @@ class FalClient:
         key: the API key. Default: ``FAL_KEY``, else ``FAL_KEY_ID`` + ``FAL_KEY_SECRET``
             (sent as ``id:secret``), read when a request is made.
         base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
+        queue_url: the queue host (``submit``, ``subscribe``); default ``FAL_QUEUE_RUN_HOST``
+            (``host[:port]`` or a URL) if set, else ``https://queue.fal.run``.
         timeout: default HTTP timeout of every request (seconds > 0 or ``httpx.Timeout``;
             None disables it). Default: 600 s (10 s to connect), or the ``http_client``'s own
             timeout when one is given.
@@ -124,18 +150,16 @@ class FalClient:
         key: str | None = None,
         *,
         base_url: str | None = None,
+        queue_url: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        url = (base_url or _base_url_from_env()).rstrip("/")
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError(f"base_url must be an http(s) URL, got {url!r}")
+        self.base_url = _host_url(base_url, "FAL_RUN_HOST", DEFAULT_BASE_URL, "base_url")
+        self.queue_url = _host_url(queue_url, "FAL_QUEUE_RUN_HOST", DEFAULT_QUEUE_URL, "queue_url")
         self._key = key or None
-        self.base_url = url
         self.max_retries = max_retries
         self._owns_http_client = http_client is None
         if http_client is None:
@@ -153,6 +177,8 @@ class FalClient:
         self._http = http_client
         # Each (base URL, endpoint id, path) is validated and parsed once, not on every call.
         self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
+        # Set once a queue host turns out not to offer the status stream: then it is polled.
+        self._stream_unavailable = False
 
     @property
     def timeout(self) -> TimeoutTypes:
@@ -165,7 +191,10 @@ class FalClient:
         self._timeout = value
 
     def __repr__(self) -> str:
-        return f"FalClient(base_url={self.base_url!r}, max_retries={self.max_retries})"
+        return (
+            f"FalClient(base_url={self.base_url!r}, queue_url={self.queue_url!r}, "
+            f"max_retries={self.max_retries})"
+        )
 
     def __enter__(self) -> FalClient:
         return self
@@ -189,8 +218,8 @@ class FalClient:
         arguments: Mapping[str, Any],
         *,
         path: str | None = None,
-        start_timeout: float | timedelta | None = None,
-        object_lifecycle: int | timedelta | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
@@ -207,9 +236,7 @@ class FalClient:
             timeout: HTTP timeout for this call; default: the client's.
             headers: extra request headers.
         """
-        if not isinstance(arguments, Mapping):
-            raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
-        content = json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode()
+        content = encode_arguments(arguments)
         response = self.send(
             endpoint_id,
             content,
@@ -227,8 +254,8 @@ class FalClient:
         content: bytes,
         *,
         path: str | None = None,
-        start_timeout: float | timedelta | None = None,
-        object_lifecycle: int | timedelta | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -242,6 +269,20 @@ class FalClient:
             request_headers = dict(self._base_headers)  # the common case, kept cheap
         else:
             request_headers = self._headers(start_timeout, object_lifecycle, headers)
+        return self._post_billed(url, endpoint_id, content, request_headers, timeout)
+
+    def _post_billed(
+        self,
+        url: httpx.URL,
+        endpoint_id: str,
+        content: bytes,
+        request_headers: dict[str, str] | httpx.Headers,
+        timeout: TimeoutTypes | NotGiven,
+        *,
+        operation: str = "run",
+        webhook_url: str | None = None,
+    ) -> httpx.Response:
+        """POST a billed request (a run or a submit): retried only when provably not sent."""
         key = self._require_key()
         request_headers["Authorization"] = f"Key {key}"
         secrets = _secrets(key)
@@ -285,8 +326,8 @@ class FalClient:
             ) as exc:
                 # Raised before a byte of the request went out: nothing ran.
                 error = FalConnectionError(
-                    f"could not connect to {self.base_url} for {endpoint_id}: "
-                    f"{type(exc).__name__}: {exc}",
+                    f"could not connect to {url.scheme}://{url.netloc.decode()} for "
+                    f"{endpoint_id}: {type(exc).__name__}: {exc}",
                     endpoint_id=endpoint_id,
                 )
                 if attempt < self.max_retries:
@@ -295,22 +336,12 @@ class FalClient:
                 raise error from exc
             except httpx.TransportError as exc:
                 # Past this point the request may have been sent: never retried.
-                logger.warning(
-                    "POST %s: connection lost after sending (%s); outcome unknown",
-                    endpoint_id,
-                    type(exc).__name__,
-                )
-                raise RequestOutcomeUnknownError(
-                    f"{endpoint_id}: the connection broke after the request was sent "
-                    f"({type(exc).__name__}: {exc}). The request may have run and been billed; "
-                    "it was not retried. fal's queue API (queue.fal.run) lets you fetch a "
-                    "result again by request id and avoids this.",
-                    endpoint_id=endpoint_id,
-                ) from exc
+                raise outcome_unknown(endpoint_id, exc, operation, webhook_url) from exc
             elapsed = time.monotonic() - started
             request_id = redact(response.headers.get("x-fal-request-id"), secrets)
             logger.info(
-                "POST %s -> %d in %.3fs (request_id=%s, retries=%d)",
+                "POST %s%s -> %d in %.3fs (request_id=%s, retries=%d)",
+                "queue " if operation == "submit" else "",
                 endpoint_id,
                 response.status_code,
                 elapsed,
@@ -324,6 +355,146 @@ class FalClient:
                 attempt = self._wait(endpoint_id, attempt, str(error_obj), response)
                 continue
             raise error_obj
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        endpoint_id: str,
+        arguments: Mapping[str, Any],
+        *,
+        path: str | None = None,
+        webhook_url: str | None = None,
+        priority: Priority | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[Any]:
+        """Put a request in fal's queue (``POST {queue_url}/{endpoint_id}``) and return its handle.
+
+        The submit is the billed step: like :meth:`run`, it is retried only when it provably
+        did not reach fal, never after it was sent. Follow the request with the handle
+        (``status``, ``iter_status``, ``result``, ``cancel``); its ``request_id`` is all that
+        is needed to resume elsewhere (:meth:`get_handle`).
+
+        Args:
+            webhook_url: fal POSTs the result there on completion (``?fal_webhook=``); an
+                absolute http(s) URL.
+            priority: ``"normal"`` or ``"low"`` (``X-Fal-Queue-Priority``).
+            The others: as for :meth:`run`.
+        """
+        content = encode_arguments(arguments)
+        return self.submit_content(
+            endpoint_id,
+            content,
+            path=path,
+            webhook_url=webhook_url,
+            priority=priority,
+            start_timeout=start_timeout,
+            object_lifecycle=object_lifecycle,
+            timeout=timeout,
+            headers=headers,
+            parse=self._decoder(endpoint_id),
+        )
+
+    def submit_content(
+        self,
+        endpoint_id: str,
+        content: bytes,
+        *,
+        parse: Callable[[httpx.Response], ResultT],
+        path: str | None = None,
+        webhook_url: str | None = None,
+        priority: Priority | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[ResultT]:
+        """:meth:`submit` for an encoded JSON body; ``parse`` turns the result answer into the
+        handle's result type. Used by typed endpoints."""
+        validate_endpoint_id(endpoint_id)
+        url = httpx.URL(
+            submit_url(self.queue_url, endpoint_id, None if path is None else validate_path(path)),
+            params=webhook_query(webhook_url) if webhook_url is not None else None,
+        )
+        request_headers = self._headers(start_timeout, object_lifecycle, headers)
+        if priority is not None:
+            request_headers["X-Fal-Queue-Priority"] = priority_header(priority)
+        response = self._post_billed(
+            url,
+            endpoint_id,
+            content,
+            request_headers,
+            timeout,
+            operation="submit",
+            webhook_url=webhook_url,
+        )
+        data = decode_json(endpoint_id, response, secret=self._secrets())
+        request_id = submit_answer(endpoint_id, data, response, self._secrets())
+        urls = urls_from_submit(data, self.queue_url, endpoint_id, request_id)
+        logger.info("queued %s as request %s", endpoint_id, request_id)
+        return QueueHandle(self, endpoint_id, request_id, urls=urls, parse=parse)
+
+    def get_handle(self, endpoint_id: str, request_id: str) -> QueueHandle[Any]:
+        """The handle of a request submitted earlier (maybe by another process), from its id."""
+        validate_endpoint_id(endpoint_id)
+        return QueueHandle(self, endpoint_id, request_id, parse=self._decoder(endpoint_id))
+
+    def subscribe(
+        self,
+        endpoint_id: str,
+        arguments: Mapping[str, Any],
+        *,
+        path: str | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Priority | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Submit, follow the request until it completes and return its result.
+
+        Args:
+            on_enqueue: called with the request id once queued (store it to resume).
+            on_status: called with every status change (``Queued``, ``InProgress``, ...).
+            logs: include runner logs in the statuses.
+            client_timeout: seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` (with ``request_id``) is raised.
+            The others: as for :meth:`submit`.
+        """
+        handle = self.submit(
+            endpoint_id,
+            arguments,
+            path=path,
+            webhook_url=webhook_url,
+            priority=priority,
+            start_timeout=start_timeout,
+            object_lifecycle=object_lifecycle,
+            timeout=timeout,
+            headers=headers,
+        )
+        return follow_to_result(handle, on_enqueue, on_status, logs, client_timeout)
+
+    def _decoder(self, endpoint_id: str) -> Callable[[httpx.Response], Any]:
+        def decode(response: httpx.Response) -> Any:
+            return decode_json(endpoint_id, response, secret=self._secrets())
+
+        return decode
+
+    def _read_timeout(self, remaining: float | None) -> httpx.Timeout:
+        """The per-request timeout of a queue read, no longer than what is left of a wait."""
+        parts = dict(self._timeout_parts)
+        if remaining is not None:
+            for name, seconds in parts.items():
+                parts[name] = remaining if seconds is None else min(seconds, remaining)
+        return httpx.Timeout(**parts)
 
     def _wait(
         self, endpoint_id: str, attempt: int, reason: str, response: httpx.Response | None
@@ -357,8 +528,8 @@ class FalClient:
 
     def _headers(
         self,
-        start_timeout: float | timedelta | None,
-        object_lifecycle: int | timedelta | None,
+        start_timeout: float | datetime.timedelta | None,
+        object_lifecycle: int | datetime.timedelta | None,
         extra: Mapping[str, str] | None,
     ) -> httpx.Headers:
         headers = httpx.Headers(self._base_headers)
@@ -390,6 +561,75 @@ class FalClient:
     def _secrets(self) -> tuple[str, ...]:
         """What to scrub from errors built from server answers (the key and its secret part)."""
         return _secrets(self._key or _key_from_env())
+
+
+def encode_arguments(arguments: Mapping[str, Any]) -> bytes:
+    """The JSON body of an untyped call (NaN and infinities are refused, not sent)."""
+    if not isinstance(arguments, Mapping):
+        raise TypeError(f"arguments must be a mapping, not {type(arguments).__name__}")
+    return json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode()
+
+
+def follow_to_result(
+    handle: QueueHandle[ResultT],
+    on_enqueue: Callable[[str], object] | None,
+    on_status: Callable[[Status], object] | None,
+    logs: bool,
+    client_timeout: float | None,
+) -> ResultT:
+    """``subscribe`` after the submit: follow, fetch; cancel when ``client_timeout`` expires."""
+    if on_enqueue is not None:
+        on_enqueue(handle.request_id)
+    try:
+        return handle.result(timeout=client_timeout, logs=logs, on_status=on_status)
+    except QueueTimeoutError as exc:
+        try:
+            cancelled = handle.cancel()
+        except FalError as cancel_error:
+            logger.warning("could not cancel %r after its timeout: %s", handle, cancel_error)
+            cancelled = False
+        raise QueueTimeoutError(
+            f"{handle.endpoint_id}: request {handle.request_id} did not complete within "
+            f"client_timeout={client_timeout}s; "
+            + ("it was cancelled." if cancelled else "cancelling it failed or it had completed."),
+            endpoint_id=handle.endpoint_id,
+            request_id=handle.request_id,
+            cancelled=cancelled,
+        ) from exc
+
+
+def outcome_unknown(
+    endpoint_id: str, exc: Exception, operation: str, webhook_url: str | None
+) -> RequestOutcomeUnknownError:
+    """The error for a billed request whose connection broke after it was sent."""
+    sent_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    logger.warning(
+        "POST %s: connection lost after sending (%s); outcome unknown",
+        endpoint_id,
+        type(exc).__name__,
+    )
+    if operation == "submit":
+        recovery = (
+            "The request may have been queued and billed; it was not submitted again. No "
+            f"request id was received: look for the request sent at {sent_at.isoformat()} in "
+            "fal's request history"
+            + (f", or wait for its webhook at {webhook_url}" if webhook_url else "")
+            + "."
+        )
+    else:
+        recovery = (
+            "The request may have run and been billed; it was not retried. For long jobs use "
+            "the queue (client.submit/subscribe, or .submit/.subscribe on a typed endpoint): "
+            "once submitted, a lost status or result is fetched again by request id."
+        )
+    return RequestOutcomeUnknownError(
+        f"{endpoint_id}: the connection broke after the {operation} request was sent "
+        f"({type(exc).__name__}: {exc}). {recovery}",
+        endpoint_id=endpoint_id,
+        operation=operation,
+        sent_at=sent_at,
+        webhook_url=webhook_url,
+    )
 
 
 def _secrets(key: str | None) -> tuple[str, ...]:

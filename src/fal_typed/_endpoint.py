@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import httpx
 import pydantic
 
-from ._client import FalClient, TimeoutTypes, decode_json, default_client
+from ._client import FalClient, TimeoutTypes, decode_json, default_client, follow_to_result
 from ._exceptions import ResponseValidationError, redact
+from ._handle import QueueHandle
+from ._queue import Priority, Status
 from ._types import NOT_GIVEN, NotGiven
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookEvent
 
 __all__ = ["Endpoint"]
 
@@ -23,6 +29,7 @@ class Endpoint(Generic[InputT, OutputT]):
 
     Generated modules define one as ``ENDPOINT``; calling it validates the input before
     anything is sent, sends only the fields that were set, and returns the parsed output.
+    ``submit``/``subscribe`` do the same through fal's queue.
     """
 
     def __init__(self, id: str, input_model: type[InputT], output_model: type[OutputT]) -> None:
@@ -75,8 +82,7 @@ class Endpoint(Generic[InputT, OutputT]):
             timeout: HTTP timeout for this call; default: the client's.
             extra_headers: extra request headers.
         """
-        model = self.build_input(input, **arguments)
-        content = model.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        content = self._content(input, arguments)
         client = client or default_client()
         response = client.send(
             self.id,
@@ -86,6 +92,106 @@ class Endpoint(Generic[InputT, OutputT]):
             timeout=timeout,
             headers=extra_headers,
         )
+        return self.parse_output(response, client)
+
+    def submit(
+        self,
+        input: InputT | Mapping[str, Any] | None = None,
+        /,
+        *,
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Priority | None = None,
+        start_timeout: float | timedelta | None = None,
+        object_lifecycle: int | timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        **arguments: Any,
+    ) -> QueueHandle[OutputT]:
+        """Validate the input, put it in fal's queue and return the typed handle.
+
+        ``handle.result()`` returns the typed output. ``webhook_url``: fal POSTs the result
+        there on completion; ``priority``: ``"normal"`` or ``"low"``. Nothing is sent when the
+        input is invalid; the submit is never repeated once sent.
+        """
+        content = self._content(input, arguments)
+        client = client or default_client()
+        return client.submit_content(
+            self.id,
+            content,
+            parse=self._parser(client),
+            webhook_url=webhook_url,
+            priority=priority,
+            start_timeout=start_timeout,
+            object_lifecycle=object_lifecycle,
+            timeout=timeout,
+            headers=extra_headers,
+        )
+
+    def subscribe(
+        self,
+        input: InputT | Mapping[str, Any] | None = None,
+        /,
+        *,
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Priority | None = None,
+        start_timeout: float | timedelta | None = None,
+        object_lifecycle: int | timedelta | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        **arguments: Any,
+    ) -> OutputT:
+        """Submit through the queue, follow the request and return its typed output.
+
+        ``on_enqueue`` gets the request id, ``on_status`` every status change; after
+        ``client_timeout`` seconds the request is cancelled and ``QueueTimeoutError`` raised.
+        """
+        handle = self.submit(
+            input,
+            client=client,
+            webhook_url=webhook_url,
+            priority=priority,
+            start_timeout=start_timeout,
+            object_lifecycle=object_lifecycle,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            **arguments,
+        )
+        return follow_to_result(handle, on_enqueue, on_status, logs, client_timeout)
+
+    def get_handle(
+        self, request_id: str, *, client: FalClient | None = None
+    ) -> QueueHandle[OutputT]:
+        """The typed handle of a request submitted earlier, from its stored id."""
+        client = client or default_client()
+        return QueueHandle(client, self.id, request_id, parse=self._parser(client))
+
+    def parse_webhook(self, body: bytes | str | Mapping[str, Any]) -> WebhookEvent[OutputT]:
+        """Parse the JSON fal POSTs to a webhook into a typed event (verify it first with
+        ``fal_typed.webhooks.verify``)."""
+        from .webhooks import parse_event
+
+        return parse_event(body, self.output_model, endpoint_id=self.id)
+
+    def _content(
+        self, input: InputT | Mapping[str, Any] | None, arguments: dict[str, Any]
+    ) -> bytes:
+        model = self.build_input(input, **arguments)
+        return model.model_dump_json(by_alias=True, exclude_unset=True).encode()
+
+    def _parser(self, client: FalClient) -> Callable[[httpx.Response], OutputT]:
+        def parse(response: httpx.Response) -> OutputT:
+            return self.parse_output(response, client)
+
+        return parse
+
+    def parse_output(self, response: httpx.Response, client: FalClient) -> OutputT:
+        """The typed output of a 2xx answer; ``ResponseValidationError`` when it does not fit."""
         try:
             return self.output_model.model_validate_json(response.content)
         except pydantic.ValidationError as exc:

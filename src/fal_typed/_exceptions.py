@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -20,8 +21,10 @@ __all__ = [
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
+    "QueueTimeoutError",
     "RateLimitError",
     "RedirectError",
+    "RequestCancelledError",
     "RequestOutcomeUnknownError",
     "ResponseValidationError",
     "StartTimeoutError",
@@ -51,16 +54,58 @@ class FalConnectionError(FalError):
 
 
 class RequestOutcomeUnknownError(FalError):
-    """The connection broke or timed out after the request was sent.
+    """The connection broke or timed out after a billed request (a run or a submit) was sent.
 
     The model may have run, and a run is billed even when its answer is lost. The SDK never
-    retries this case. fal's queue API (``queue.fal.run``) avoids it: results there can be
-    fetched again by request id.
+    retries this case. With the queue (``submit``/``subscribe``) only the submit itself can end
+    here; once a request id is known, a lost status or result is fetched again.
+
+    Attributes:
+        endpoint_id: the endpoint called.
+        operation: ``"run"`` (``fal.run``) or ``"submit"`` (the queue).
+        sent_at: when the request was sent (UTC): look for it in fal's request history.
+        webhook_url: for a submit with a webhook, where fal will POST the result if it ran.
     """
 
-    def __init__(self, message: str, *, endpoint_id: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint_id: str,
+        operation: str = "run",
+        sent_at: datetime.datetime | None = None,
+        webhook_url: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.endpoint_id = endpoint_id
+        self.operation = operation
+        self.sent_at = sent_at
+        self.webhook_url = webhook_url
+
+
+class RequestCancelledError(FalError):
+    """The queued request was cancelled (by ``cancel()`` or elsewhere); it has no result."""
+
+    def __init__(self, message: str, *, endpoint_id: str, request_id: str) -> None:
+        super().__init__(message)
+        self.endpoint_id = endpoint_id
+        self.request_id = request_id
+
+
+class QueueTimeoutError(FalError, TimeoutError):
+    """Waiting for a queued request took longer than the caller allowed.
+
+    ``request_id`` identifies the request: unless ``cancelled`` is True it may still complete,
+    and ``client.get_handle(endpoint_id, request_id)`` fetches its result later.
+    """
+
+    def __init__(
+        self, message: str, *, endpoint_id: str, request_id: str, cancelled: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.endpoint_id = endpoint_id
+        self.request_id = request_id
+        self.cancelled = cancelled
 
 
 class FalAPIError(FalError):

@@ -1,7 +1,10 @@
-"""The billing-safe retry policy.
+"""The retry policy: billed requests are retried only when provably not run; reads freely.
 
-A synchronous request that reached a runner is billed even if its answer is lost, so a retry is
-only made when the request provably did not run.
+A synchronous request (``fal.run``) or a queue submit that reached fal may be billed even if its
+answer is lost, so it is retried only when it provably did not run (:func:`should_retry`).
+The queue's status, status stream, result and cancel calls are free and idempotent: they are
+retried on every transport failure, 408, 429 and 5xx (:func:`should_retry_read`), within the
+caller's deadline. Both use :func:`backoff_delay` (``Retry-After`` first).
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ import httpx
 from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY
 from ._exceptions import parse_retryable
 
-__all__ = ["backoff_delay", "retry_after", "should_retry"]
+__all__ = [
+    "backoff_delay",
+    "read_delay",
+    "retry_after",
+    "should_retry",
+    "should_retry_read",
+    "should_retry_read_error",
+]
 
 # fal error types that say no runner ran the request.
 NOT_RUN_ERROR_TYPES = frozenset(
@@ -83,3 +93,34 @@ def backoff_delay(attempt: int, response: httpx.Response | None = None) -> float
     # Jitter spreads clients that failed together so they do not come back together.
     jittered: float = delay * random.uniform(0.75, 1.0)
     return jittered
+
+
+def should_retry_read(status_code: int) -> bool:
+    """Whether a failed answer to an idempotent queue read may be retried."""
+    return status_code in (408, 429) or status_code >= 500
+
+
+def should_retry_read_error(error: Exception) -> bool:
+    """Whether a transport failure of an idempotent queue read may be retried.
+
+    Everything but a URL or proxy set-up the client itself got wrong.
+    """
+    return isinstance(error, httpx.TransportError) and not isinstance(
+        error, (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
+    )
+
+
+def read_delay(
+    failures: int,
+    max_retries: int,
+    response: httpx.Response | None,
+    remaining: float | None,
+) -> float | None:
+    """Delay before retrying a read after ``failures`` consecutive failures, or None to give up
+    (retries used up, or the wait would pass the caller's deadline: ``remaining`` seconds)."""
+    if failures > max_retries:
+        return None
+    delay = backoff_delay(failures - 1, response)
+    if remaining is not None and delay >= remaining:
+        return None
+    return delay
