@@ -11,7 +11,6 @@ import os
 import random
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,8 +23,18 @@ import httpx
 
 from fal_typed._document import EndpointDocument, find_documents, load_document
 
+from ._answers import (
+    Answer,
+    RequestError,
+    fault_answer,
+    json_bytes,
+    new_request_id,
+    parse_lifecycle,
+    parse_start_timeout,
+    request_error,
+)
 from ._catalog import MODELS_PATH, CatalogError, DocumentOverride, model_entry, models_page
-from ._faults import DEFAULT_ERROR_TYPES, Fault
+from ._faults import Fault
 
 if TYPE_CHECKING:
     from fal_typed import FalClient
@@ -38,24 +47,6 @@ DEFAULT_KEY = "test-key"
 """The key a :class:`FalEmulator` accepts unless told otherwise."""
 
 OPENAPI_PATH = "/api/openapi/queue/openapi.json"
-
-_ERROR_MESSAGES: Mapping[str, str] = {
-    "request_timeout": "Request exceeded the allowed processing time.",
-    "startup_timeout": "No runner started within the request's start timeout.",
-    "runner_scheduling_failure": "No runner could be allocated for the request.",
-    "runner_connection_timeout": "The connection to the runner timed out.",
-    "runner_disconnected": "The runner disconnected while processing the request.",
-    "runner_connection_refused": "The runner refused the connection.",
-    "runner_connection_error": "Could not connect to the runner.",
-    "runner_incomplete_response": "The runner sent an incomplete response.",
-    "runner_server_error": "The runner had an internal error.",
-    "client_disconnected": "The client closed the connection before the response.",
-    "client_cancelled": "The request was cancelled by the client.",
-    "bad_request": "The request is malformed.",
-    "internal_error": "Unexpected internal error.",
-}
-
-_REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 
 
 @dataclass(frozen=True)
@@ -92,16 +83,6 @@ class RecordedRequest:
 
 
 @dataclass
-class _Answer:
-    status: int
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = ()
-    content_type: str = "application/json"
-    request_id: str | None = None
-    close: bool = False
-
-
-@dataclass
 class _Endpoint:
     document: EndpointDocument
     schemas: DocumentSchemas
@@ -112,24 +93,6 @@ class _PendingFault:
     endpoint_id: str | None
     fault: Fault
     remaining: int
-
-
-class _RequestError(Exception):
-    """Answer with fal's request-error shape."""
-
-    def __init__(self, status: int, error_type: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.error_type = error_type
-        self.detail = detail
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
-
-
-def _new_request_id() -> str:
-    return str(uuid.uuid4())
 
 
 class FalEmulator:
@@ -483,11 +446,11 @@ class FalEmulator:
         if body is None:
             if status == 200:
                 raise ValueError("override_document needs a body for status 200")
-            payload = _json_bytes({"detail": f"No OpenAPI document for {endpoint_id!r}."})
+            payload = json_bytes({"detail": f"No OpenAPI document for {endpoint_id!r}."})
         elif isinstance(body, bytes):
             payload = body
         else:
-            payload = _json_bytes(body)
+            payload = json_bytes(body)
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 (or None)")
         with self._lock:
@@ -533,9 +496,9 @@ class FalEmulator:
         subpath = path[len(best) :].strip("/") or None
         return self._routes[best], subpath
 
-    def _handle(self, method: str, target: str, headers: httpx.Headers, body: bytes) -> _Answer:
+    def _handle(self, method: str, target: str, headers: httpx.Headers, body: bytes) -> Answer:
         """Answer one request and record it (before the answer is sent)."""
-        request_id = _new_request_id()
+        request_id = new_request_id()
         route: tuple[_Endpoint, str | None] | None = None
         start_timeout: float | None = None
         lifecycle: int | None = None
@@ -571,21 +534,21 @@ class FalEmulator:
                 self._check_auth(headers.get("authorization"))
                 route = self._route(split.path)
                 if route is None:
-                    raise _RequestError(
+                    raise RequestError(
                         404, "not_found", f"Endpoint {split.path.strip('/')!r} not found."
                     )
                 if method != "POST":
-                    raise _RequestError(405, "method_not_allowed", "Method Not Allowed")
-                start_timeout = _parse_start_timeout(headers.get_list("x-fal-request-timeout"))
-                lifecycle = _parse_lifecycle(headers.get_list("x-fal-object-lifecycle-preference"))
+                    raise RequestError(405, "method_not_allowed", "Method Not Allowed")
+                start_timeout = parse_start_timeout(headers.get_list("x-fal-request-timeout"))
+                lifecycle = parse_lifecycle(headers.get_list("x-fal-object-lifecycle-preference"))
                 endpoint, subpath = route
                 fault = self._take_fault(endpoint.document.endpoint_id)
                 answer = self._run(endpoint, subpath, body, fault, start_timeout, request_id)
-        except _RequestError as error:
-            answer = _request_error(error.status, error.error_type, error.detail, request_id)
+        except RequestError as error:
+            answer = request_error(error.status, error.error_type, error.detail, request_id)
         except Exception as exc:  # a bug in the emulator: answer like fal's internal errors
             detail = f"Emulator error: {type(exc).__name__}: {exc}"
-            answer = _request_error(500, "internal_error", detail, request_id)
+            answer = request_error(500, "internal_error", detail, request_id)
             if self._log is not None:
                 self._log(detail)
 
@@ -613,15 +576,15 @@ class FalEmulator:
         scheme, _, credentials = (authorization or "").strip().partition(" ")
         credentials = credentials.strip()
         if scheme.lower() != "key" or not credentials:
-            raise _RequestError(
+            raise RequestError(
                 401,
                 "unauthorized",
                 "Missing or malformed Authorization header: expected 'Key <FAL_KEY>'.",
             )
         if self.key is not None and credentials != self.key:
-            raise _RequestError(403, "forbidden", "The key is not valid for this endpoint.")
+            raise RequestError(403, "forbidden", "The key is not valid for this endpoint.")
 
-    def _openapi(self, query: str, request_id: str) -> _Answer:
+    def _openapi(self, query: str, request_id: str) -> Answer:
         values = parse_qs(query).get("endpoint_id", [])
         with self._lock:
             override = self._document_overrides.get(values[0]) if values else None
@@ -630,14 +593,14 @@ class FalEmulator:
                 if override.remaining <= 0:
                     del self._document_overrides[values[0]]
         if override is not None:
-            return _Answer(override.status, override.body, request_id=request_id)
+            return Answer(override.status, override.body, request_id=request_id)
         endpoint = self._routes.get(values[0]) if values else None
         if endpoint is None:
             wanted = values[0] if values else ""
-            raise _RequestError(404, "not_found", f"No OpenAPI document for {wanted!r}.")
-        return _Answer(200, _json_bytes(endpoint.document.openapi), request_id=request_id)
+            raise RequestError(404, "not_found", f"No OpenAPI document for {wanted!r}.")
+        return Answer(200, json_bytes(endpoint.document.openapi), request_id=request_id)
 
-    def _models(self, query: str, headers: httpx.Headers, request_id: str) -> _Answer:
+    def _models(self, query: str, headers: httpx.Headers, request_id: str) -> Answer:
         # The key is optional on fal's model list, but one that is sent must be valid.
         if "authorization" in headers:
             self._check_auth(headers.get("authorization"))
@@ -647,8 +610,8 @@ class FalEmulator:
         try:
             page = models_page([*entries, *extra], query)
         except CatalogError as error:
-            raise _RequestError(400, "bad_request", str(error)) from None
-        return _Answer(200, _json_bytes(page), request_id=request_id)
+            raise RequestError(400, "bad_request", str(error)) from None
+        return Answer(200, json_bytes(page), request_id=request_id)
 
     def _run(
         self,
@@ -658,11 +621,11 @@ class FalEmulator:
         fault: Fault | None,
         start_timeout: float | None,
         request_id: str,
-    ) -> _Answer:
+    ) -> Answer:
         document = endpoint.document
         if fault is not None:
             self._sleep(fault.delay)
-            answer = _fault_answer(fault, request_id)
+            answer = fault_answer(fault, request_id)
             if answer is not None:
                 return answer
 
@@ -670,7 +633,7 @@ class FalEmulator:
             delay = self._endpoint_delays.get(document.endpoint_id, self._start_delay)
         if start_timeout is not None and delay > start_timeout:
             self._sleep(start_timeout * self.time_scale)
-            return _request_error(
+            return request_error(
                 504,
                 "startup_timeout",
                 f"No runner started within the start timeout of {start_timeout:g} s.",
@@ -688,7 +651,7 @@ class FalEmulator:
                 "type": "json_invalid",
                 "ctx": {"error": getattr(exc, "msg", str(exc))},
             }
-            return _Answer(422, _json_bytes({"detail": [item]}), request_id=request_id)
+            return Answer(422, json_bytes({"detail": [item]}), request_id=request_id)
         if not isinstance(data, dict):
             item = {
                 "loc": ["body"],
@@ -696,114 +659,17 @@ class FalEmulator:
                 "type": "model_attributes_type",
                 "input": data,
             }
-            return _Answer(422, _json_bytes({"detail": [item]}), request_id=request_id)
+            return Answer(422, json_bytes({"detail": [item]}), request_id=request_id)
         errors = endpoint.schemas.errors(document.input_pointer, data)
         if errors:
-            return _Answer(422, _json_bytes({"detail": errors}), request_id=request_id)
+            return Answer(422, json_bytes({"detail": errors}), request_id=request_id)
 
         output = self.output_for(document.endpoint_id, data, subpath)
         if not endpoint.schemas.is_valid(document.output_pointer, output):  # pragma: no cover
-            return _request_error(
+            return request_error(
                 500, "internal_error", "The emulator built an invalid output.", request_id
             )
-        return _Answer(200, _json_bytes(output), request_id=request_id)
-
-
-def _request_error(
-    status: int,
-    error_type: str | None,
-    detail: str,
-    request_id: str | None,
-    *,
-    extra: tuple[tuple[str, str], ...] = (),
-) -> _Answer:
-    body: dict[str, Any] = {"detail": detail}
-    headers = list(extra)
-    if error_type is not None:
-        body["error_type"] = error_type
-        headers.append(("X-Fal-Error-Type", error_type))
-    return _Answer(status, _json_bytes(body), tuple(headers), request_id=request_id)
-
-
-def _fault_answer(fault: Fault, request_id: str) -> _Answer | None:
-    """The answer a fault dictates, or None for a delay-only fault."""
-    if fault.close_connection:
-        return _Answer(0, close=True)
-    if fault.html_gateway_error is not None:
-        status = fault.html_gateway_error
-        title = f"{status} {_REASONS.get(status, 'Bad Gateway')}"
-        page = (
-            f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-            "</body>\r\n</html>\r\n"
-        )
-        return _Answer(status, page.encode(), content_type="text/html")
-    if fault.malformed_json:
-        body = b'{"images": [{"url": "https://fal.media.invalid/files/emulator/trunc'
-        return _Answer(200, body, tuple(fault.headers.items()), request_id=request_id)
-    if fault.status is None:
-        return None
-
-    rid = request_id if fault.request_id else None
-    headers: list[tuple[str, str]] = []
-    if fault.retryable is not None:
-        headers.append(("X-Fal-Retryable", "true" if fault.retryable else "false"))
-    if fault.retry_after is not None:
-        headers.append(("Retry-After", fault.retry_after))
-    headers.extend(fault.headers.items())
-    if fault.status == 422:
-        detail = fault.detail
-        if not isinstance(detail, list):
-            detail = [
-                {
-                    "loc": ["body"],
-                    "msg": detail if isinstance(detail, str) else "Input is not valid.",
-                    "type": fault.error_type or "value_error",
-                }
-            ]
-        return _Answer(422, _json_bytes({"detail": detail}), tuple(headers), request_id=rid)
-    error_type = fault.error_type or DEFAULT_ERROR_TYPES.get(fault.status)
-    message = fault.detail
-    if message is None:
-        message = _ERROR_MESSAGES.get(error_type or "", f"Injected error {fault.status}.")
-    answer = _request_error(fault.status, error_type, message, rid, extra=tuple(headers))
-    return answer
-
-
-def _parse_start_timeout(values: list[str]) -> float | None:
-    if not values:
-        return None
-    raw = values[-1].strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if len(values) > 1 or not math.isfinite(seconds) or seconds < 1:
-        raise _RequestError(
-            400,
-            "bad_request",
-            f"Invalid X-Fal-Request-Timeout header {raw!r}: expected a number of seconds >= 1.",
-        )
-    return seconds
-
-
-def _parse_lifecycle(values: list[str]) -> int | None:
-    if not values:
-        return None
-    raw = values[-1]
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    seconds = data.get("expiration_duration_seconds") if isinstance(data, dict) else None
-    if len(values) > 1 or not isinstance(seconds, int) or isinstance(seconds, bool) or seconds <= 0:
-        raise _RequestError(
-            400,
-            "bad_request",
-            f"Invalid X-Fal-Object-Lifecycle-Preference header {raw!r}: expected JSON like "
-            '{"expiration_duration_seconds": 3600} with a positive integer.',
-        )
-    return seconds
+        return Answer(200, json_bytes(output), request_id=request_id)
 
 
 # -- the HTTP server -------------------------------------------------------------------------
@@ -903,7 +769,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except _BadRequest as error:
-            answer = _request_error(400, "bad_request", str(error), _new_request_id())
+            answer = request_error(400, "bad_request", str(error), new_request_id())
             self.close_connection = True
             self._send(answer)
             return
@@ -941,7 +807,7 @@ class _Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
 
-    def _send(self, answer: _Answer) -> None:
+    def _send(self, answer: Answer) -> None:
         # One write for the head and the body: written separately, the body of every answer
         # after the first on a keep-alive connection waited ~40 ms for a delayed ACK.
         headers = [
