@@ -29,5 +29,13 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's fal credentials or host."""
-    for name in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "FAL_RUN_HOST"):
+    for name in (
+        "FAL_KEY",
+        "FAL_KEY_ID",
+        "FAL_KEY_SECRET",
+        "FAL_RUN_HOST",
+        "FAL_QUEUE_RUN_HOST",
+        "FAL_TYPED_REST_URL",
+        "FAL_TYPED_JWKS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
