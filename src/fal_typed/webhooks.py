@@ -22,7 +22,7 @@ bytes and the request's headers)::
             try:
                 webhooks.verify(raw_body, self.headers)
             except webhooks.WebhookVerificationError as exc:
-                self.send_error(401, str(exc))
+                self.send_error(401, exc.reason)  # e.g. "bad_signature"
                 return
             event = fast_sdxl.parse_webhook(raw_body)  # a WebhookEvent[fast_sdxl.Output]
             if event.ok and event.payload is not None:
@@ -67,6 +67,10 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "DEFAULT_TTL",
     "JWKS_URL_ENV",
+    "REQUEST_ID_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "USER_ID_HEADER",
     "HeadersLike",
     "InvalidWebhookError",
     "JWKSCache",
@@ -234,7 +238,7 @@ def _parse_jwks(jwks: object) -> tuple[_Key, ...] | None:
     if not isinstance(jwks, Mapping):
         return None
     keys = jwks.get("keys")
-    if not isinstance(keys, list):
+    if not isinstance(keys, (list, tuple)):
         return None
     return tuple(key for key in map(_parse_key, keys) if key is not None)
 
@@ -272,6 +276,7 @@ class JWKSCache:
             (``https://rest.alpha.fal.ai/.well-known/jwks.json``). Plain ``http`` is allowed
             only for localhost.
         ttl: seconds a fetched key set is used before it is fetched again (default 24 h).
+            If that fetch fails, verification fails too: expired keys are not trusted.
         refetch_interval: when a signature matches no cached key (fal may have rotated its
             keys), the set is fetched again, but not sooner than this many seconds after the
             previous fetch attempt; a failed fetch is not retried sooner either (default 60).

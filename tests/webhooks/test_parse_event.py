@@ -186,3 +186,12 @@ def test_event_is_frozen() -> None:
     event = parse_event(OK_BODY, Output)
     with pytest.raises(AttributeError):
         event.status = "ERROR"  # type: ignore[misc]
+
+
+def test_static_types() -> None:
+    from typing_extensions import assert_type
+
+    event = parse_event(OK_BODY, Output)
+    assert_type(event, WebhookEvent[Output])
+    assert_type(event.payload, Output | None)
+    assert_type(event.raise_for_error(), Output)

@@ -258,3 +258,7 @@ def test_non_ascii_ids_are_signed_as_utf8(signer: Signer) -> None:
 def test_invalid_tolerance(signer: Signer, tolerance: float) -> None:
     with pytest.raises(ValueError, match="tolerance"):
         verify(BODY, signer.sign(BODY), jwks=jwks(signer), now=NOW, tolerance=tolerance)
+
+
+def test_jwks_keys_as_tuple(signer: Signer) -> None:
+    verify(BODY, signer.sign(BODY), jwks={"keys": (signer.jwk,)}, now=NOW)
