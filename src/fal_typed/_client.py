@@ -16,7 +16,13 @@ from typing import Any
 
 import httpx
 
-from ._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_QUEUE_URL, DEFAULT_TIMEOUT
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_QUEUE_URL,
+    DEFAULT_REST_URL,
+    DEFAULT_TIMEOUT,
+)
 from ._exceptions import (
     FalConnectionError,
     FalError,
@@ -135,6 +141,8 @@ class FalClient:
         base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
         queue_url: the queue host (``submit``, ``subscribe``); default ``FAL_QUEUE_RUN_HOST``
             (``host[:port]`` or a URL) if set, else ``https://queue.fal.run``.
+        rest_url: fal's REST host (file uploads); default ``FAL_TYPED_REST_URL`` if set, else
+            ``https://rest.fal.ai``.
         timeout: default HTTP timeout of every request (seconds > 0 or ``httpx.Timeout``;
             None disables it). Default: 600 s (10 s to connect), or the ``http_client``'s own
             timeout when one is given.
@@ -151,6 +159,7 @@ class FalClient:
         *,
         base_url: str | None = None,
         queue_url: str | None = None,
+        rest_url: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
@@ -159,6 +168,7 @@ class FalClient:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
         self.base_url = _host_url(base_url, "FAL_RUN_HOST", DEFAULT_BASE_URL, "base_url")
         self.queue_url = _host_url(queue_url, "FAL_QUEUE_RUN_HOST", DEFAULT_QUEUE_URL, "queue_url")
+        self.rest_url = _host_url(rest_url, "FAL_TYPED_REST_URL", DEFAULT_REST_URL, "rest_url")
         self._key = key or None
         self.max_retries = max_retries
         self._owns_http_client = http_client is None
@@ -175,6 +185,8 @@ class FalClient:
             self.timeout = http_client.timeout if isinstance(timeout, NotGiven) else timeout
             self._base_headers = dict(_STATIC_HEADERS)  # the caller's client merges in its own
         self._http = http_client
+        self._foreign: httpx.Client | None = None
+        self._foreign_lock = threading.Lock()
         # Each (base URL, endpoint id, path) is validated and parsed once, not on every call.
         self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
         # Set once a queue host turns out not to offer the status stream: then it is polled.
@@ -208,9 +220,33 @@ class FalClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool (not a caller-supplied ``http_client``)."""
+        """Close the connection pools (not a caller-supplied ``http_client``)."""
         if self._owns_http_client:
             self._http.close()
+        with self._foreign_lock:
+            if self._foreign is not None:
+                self._foreign.close()
+                self._foreign = None
+
+    def _foreign_http(self) -> httpx.Client:
+        """The pool for hosts a server named (CDN uploads, pre-signed URLs, downloads).
+
+        Never the caller's ``http_client``, whose auth, headers or cookies could carry
+        credentials, and never an Authorization header: those hosts are not fal's API.
+        Redirects are followed (nothing secret is sent).
+        """
+        foreign = self._foreign
+        if foreign is None:
+            with self._foreign_lock:
+                foreign = self._foreign
+                if foreign is None:
+                    foreign = _StatelessHTTPClient(
+                        timeout=httpx.Timeout(**self._timeout_parts),
+                        headers={"User-Agent": _STATIC_HEADERS["User-Agent"]},
+                        follow_redirects=True,
+                    )
+                    self._foreign = foreign
+        return foreign
 
     def run(
         self,

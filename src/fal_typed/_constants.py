@@ -8,6 +8,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_QUEUE_URL",
+    "DEFAULT_REST_URL",
     "DEFAULT_TIMEOUT",
     "INITIAL_RETRY_DELAY",
     "MAX_RETRY_AFTER",
@@ -16,6 +17,7 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://fal.run"
 DEFAULT_QUEUE_URL = "https://queue.fal.run"
+DEFAULT_REST_URL = "https://rest.fal.ai"
 # A synchronous call holds the connection for the whole generation (video models take minutes),
 # so the read timeout is long; connecting should fail fast.
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
