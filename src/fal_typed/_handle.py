@@ -206,10 +206,11 @@ class QueueHandle(Generic[ResultT]):
         use_stream = HAVE_SSE and not client._stream_unavailable
         while True:
             if use_stream:
+                progressed = False
                 try:
                     for status in self._stream(logs, deadline):
-                        failures = 0
                         if status != last:
+                            progressed = True
                             last = status
                             yield status
                         if isinstance(status, Completed):
@@ -224,6 +225,12 @@ class QueueHandle(Generic[ResultT]):
                     use_stream = False
                     continue
                 except _RetryableRead as failure:
+                    if progressed:
+                        # The stream worked until it broke: reconnect at once, and back off
+                        # only when reconnecting brings nothing new.
+                        logger.info("status stream of %r broke (%s); reconnecting", self, failure)
+                        failures = 0
+                        continue
                     failures += 1
                     delay = read_delay(
                         failures, client.max_retries, failure.response, _remaining(deadline)
