@@ -3,7 +3,8 @@
 1. ``bench_calls.py``: per-call overhead (typed call vs raw httpx vs fal_client);
 2. ``bench_generate.py``: generation of 1,000 endpoints (full, unchanged, one changed; memory);
 3. ``bench_import.py``: import cost with 14 vs 1,000 endpoints, vs fal_client; memory;
-4. ``bench_emulator.py``: the emulator's round trip per call on a keep-alive connection.
+4. ``bench_emulator.py``: the emulator's round trip per call on a keep-alive connection;
+5. ``bench_queue.py``: queue latency from completion to result, requests per job, vs fal_client.
 
 ``--quick`` runs fewer repetitions (for a smoke test; figures are then noisier). Exit code 1
 if a benchmark failed to run (a target that is not met is reported, not an error).
@@ -24,12 +25,14 @@ FULL: list[tuple[str, list[str]]] = [
     ("bench_generate.py", []),
     ("bench_import.py", []),
     ("bench_emulator.py", []),
+    ("bench_queue.py", []),
 ]
 QUICK: list[tuple[str, list[str]]] = [
     ("bench_calls.py", ["--calls", "100", "--rounds", "20"]),
     ("bench_generate.py", ["--runs", "3"]),
     ("bench_import.py", ["--runs", "10"]),
     ("bench_emulator.py", ["--runs", "5"]),
+    ("bench_queue.py", ["--jobs", "5", "--long", "2"]),
 ]
 
 
