@@ -1,4 +1,5 @@
-"""fal-typed in five steps: typed calls, validation before sending, request options, errors.
+"""fal-typed in six steps: typed calls, validation before sending, request options, errors, and
+a long job through fal's queue (position, logs, typed result, resuming, a verified webhook).
 
 Run it offline against the emulator (what ``make demo`` does)::
 
@@ -17,18 +18,34 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pydantic
 
-from fal_typed import FalClient, FalError, StartTimeoutError
+from fal_typed import (
+    Completed,
+    FalClient,
+    FalError,
+    InProgress,
+    Queued,
+    StartTimeoutError,
+    webhooks,
+)
 from fal_typed.models.fal_ai.fast_sdxl import fast_sdxl
 from fal_typed.models.fal_ai.flux_dev import flux_dev
+from fal_typed.models.fal_ai.kling_video_v1_6_pro_image_to_video import (
+    kling_video_v1_6_pro_image_to_video as kling,
+)
 from fal_typed.testing import FalEmulator
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+KLING = "fal-ai/kling-video/v1.6/pro/image-to-video"
+IMAGE_URL = "https://storage.googleapis.com/falserverless/example_inputs/kling-v1-5-input.png"
 
 
 def step(title: str) -> None:
@@ -48,6 +65,89 @@ def connect(args: argparse.Namespace) -> Iterator[tuple[FalClient, FalEmulator |
     with FalClient(key, base_url=base_url) as client:
         print(f"calling {client.base_url}")
         yield client, None
+
+
+def queue_demo(client: FalClient, emu: FalEmulator | None) -> None:
+    step("6. A long job through the queue: kling_video.submit(...), then resume by id")
+    receiver = WebhookReceiver(emu.jwks_url) if emu is not None else None
+    if emu is not None:
+        # A slow video model, one runner, and two other jobs ahead of ours.
+        emu.set_queue_timing(
+            KLING, run_time=4, concurrency=1, logs=["loading model", "frame 1/2", "frame 2/2"]
+        )
+        for _ in range(2):
+            kling.submit(prompt="someone else's job", image_url=IMAGE_URL, client=client)
+    try:
+        handle = kling.submit(
+            prompt="a cat surfing a wave",
+            image_url=IMAGE_URL,
+            client=client,
+            webhook_url=receiver.url if receiver else None,
+        )
+        print(f"  queued as request {handle.request_id}")
+        for status in handle.iter_status(logs=True):
+            if isinstance(status, Queued):
+                print(f"  in queue, position {status.position}")
+            elif isinstance(status, InProgress):
+                last = (status.logs or [{}])[-1].get("message", "")
+                print(f"  running: {last}")
+            elif isinstance(status, Completed):
+                print(f"  completed in {status.metrics.get('inference_time', 0):.2f} s")
+        # Another process (here: a second client) resumes from the stored id alone.
+        with resume_client(client, emu) as other:
+            video = kling.get_handle(handle.request_id, client=other).result()
+        print(f"  resumed by id in a second client: {type(video).__name__} {video.video.url}")
+        if receiver is not None and emu is not None:
+            emu.wait_for_webhooks(1)
+            event = receiver.events.get(handle.request_id)
+            verified = event is not None and event.ok and event.payload is not None
+            print(f"  webhook received, signature verified, typed payload: {verified}")
+    finally:
+        if receiver is not None:
+            receiver.close()
+
+
+@contextlib.contextmanager
+def resume_client(client: FalClient, emu: FalEmulator | None) -> Iterator[FalClient]:
+    if emu is not None:
+        with emu.client() as other:
+            yield other
+        return
+    with FalClient(queue_url=client.queue_url) as other:
+        yield other
+
+
+class WebhookReceiver:
+    """A local webhook endpoint that verifies fal's signature before trusting the body."""
+
+    def __init__(self, jwks_url: str) -> None:
+        self.events: dict[str, Any] = {}
+        keys = webhooks.JWKSCache(jwks_url)
+        events = self.events
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    webhooks.verify(body, self.headers, jwks=keys)
+                except webhooks.WebhookVerificationError as exc:
+                    self.send_error(401, exc.reason)
+                    return
+                event = kling.parse_webhook(body)
+                events[event.request_id] = event
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/fal-webhook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         step("5. Another endpoint with a subpath: fal-ai/flux/dev")
         flux = flux_dev(prompt="a fox in the snow", num_inference_steps=12, client=client)
         print(f"  {flux.images[0].url} seed={flux.seed}")
+
+        queue_demo(client, emu)
     print("\ndone")
     return 0
 

@@ -25,6 +25,11 @@ def test_demo_runs_every_step_offline() -> None:
     assert "StartTimeoutError: 504 fal-ai/fast-sdxl" in out
     assert "the emulator received lifecycle=3600 s" in out
     assert "5. Another endpoint with a subpath: fal-ai/flux/dev" in out
+    # The queue: position, logs, completion, resume by id, a verified webhook.
+    assert "  in queue, position 1\n  in queue, position 0\n" in out
+    assert "  running: loading model" in out and "  running: frame 2/2" in out
+    assert "resumed by id in a second client: KlingVideoV16ProImageToVideoOutput https://" in out
+    assert "webhook received, signature verified, typed payload: True" in out
     assert out.rstrip().endswith("done")
 
 
