@@ -31,6 +31,7 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._handle import QueueHandle
+from ._media import FileDownloadError, FileOutput, save_files
 from ._queue import Completed, InProgress, Queued, Status
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
@@ -59,6 +60,8 @@ __all__ = [
     "FalClient",
     "FalConnectionError",
     "FalError",
+    "FileDownloadError",
+    "FileOutput",
     "InProgress",
     "InternalServerError",
     "InvalidResponseError",
@@ -78,4 +81,5 @@ __all__ = [
     "Status",
     "UnprocessableEntityError",
     "__version__",
+    "save_files",
 ]
