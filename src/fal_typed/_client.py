@@ -52,6 +52,13 @@ from ._queue import (
 )
 from ._retry import backoff_delay, should_retry
 from ._types import NOT_GIVEN, NotGiven
+from ._upload_plan import (
+    DEFAULT_MULTIPART_THRESHOLD,
+    DEFAULT_PARALLELISM,
+    DEFAULT_PART_SIZE,
+    CdnToken,
+    Uploadable,
+)
 from ._version import __version__
 
 __all__ = ["FalClient", "default_client"]
@@ -141,8 +148,8 @@ class FalClient:
         base_url: default ``FAL_RUN_HOST`` (``host[:port]``) if set, else ``https://fal.run``.
         queue_url: the queue host (``submit``, ``subscribe``); default ``FAL_QUEUE_RUN_HOST``
             (``host[:port]`` or a URL) if set, else ``https://queue.fal.run``.
-        rest_url: fal's REST host (file uploads); default ``FAL_TYPED_REST_URL`` if set, else
-            ``https://rest.fal.ai``.
+        rest_url: fal's REST host (file uploads, :meth:`upload`); default
+            ``FAL_TYPED_REST_URL`` if set, else ``https://rest.fal.ai``.
         timeout: default HTTP timeout of every request (seconds > 0 or ``httpx.Timeout``;
             None disables it). Default: 600 s (10 s to connect), or the ``http_client``'s own
             timeout when one is given.
@@ -191,6 +198,10 @@ class FalClient:
         self._urls: dict[tuple[str, str, str | None], httpx.URL] = {}
         # Set once a queue host turns out not to offer the status stream: then it is polled.
         self._stream_unavailable = False
+        # The CDN upload token (upload()), fetched once and shared by every thread until it
+        # is about to expire.
+        self._cdn_token: CdnToken | None = None
+        self._cdn_token_lock = threading.Lock()
 
     @property
     def timeout(self) -> TimeoutTypes:
@@ -391,6 +402,60 @@ class FalClient:
                 attempt = self._wait(endpoint_id, attempt, str(error_obj), response)
                 continue
             raise error_obj
+
+    # -- storage -----------------------------------------------------------------------------
+
+    def upload(
+        self,
+        source: Uploadable,
+        *,
+        content_type: str | None = None,
+        file_name: str | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        part_size: int = DEFAULT_PART_SIZE,
+        parallelism: int = DEFAULT_PARALLELISM,
+    ) -> str:
+        """Upload a file to fal's storage; return its URL, for a model's file input.
+
+        The file is streamed, never read whole: a path or file object costs constant memory
+        (multipart: at most ``parallelism`` parts of a stream that cannot seek). It goes to
+        fal's CDN with a short-lived token (fetched with the key, cached); the key itself is
+        sent to ``rest_url`` only. Failed requests are retried (transport errors, 408, 429,
+        5xx; a multipart part alone); if the CDN stays down (5xx, unreachable) fal's storage
+        fallback (a pre-signed upload) is used.
+
+        Args:
+            source: bytes, a path (``str``/``os.PathLike``) or a binary file object (read
+                from its current position; one that cannot seek is read once, in order).
+            content_type: default: guessed from the file name, else
+                ``application/octet-stream``.
+            file_name: the stored name (``X-Fal-File-Name``); default: the path's or file
+                object's base name, none for bytes.
+            object_lifecycle: seconds the file stays available (``X-Fal-Object-Lifecycle``).
+            multipart_threshold: larger files are sent in parts (default 100 MiB).
+            part_size: bytes per part (default 10 MiB; raised to stay within 10 000 parts).
+            parallelism: parts sent at once (default 4).
+
+        Raises:
+            FileNotFoundError, IsADirectoryError, PermissionError: a bad path, before any
+                request. TypeError: a text-mode file or another source type.
+            FalAPIError: a refused request (e.g. ``AuthenticationError``, ``BadRequestError``).
+            FalConnectionError: a host unreachable after the retries.
+            InvalidResponseError: an answer that is not what fal's storage API sends.
+        """
+        from ._upload import upload  # imported on first use: most programs never upload
+
+        return upload(
+            self,
+            source,
+            content_type=content_type,
+            file_name=file_name,
+            object_lifecycle=object_lifecycle,
+            multipart_threshold=multipart_threshold,
+            part_size=part_size,
+            parallelism=parallelism,
+        )
 
     # -- the queue ---------------------------------------------------------------------------
 
