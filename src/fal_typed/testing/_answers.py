@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,8 @@ REASONS = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gat
 @dataclass
 class Answer:
     """One answer. ``close``: close the connection without answering. ``stream``: send the
-    head, then each item as one HTTP/1.1 chunk, flushed at once (``body`` is ignored); the
-    iterator may raise :class:`StreamCut` to drop the connection mid-stream."""
+    head, then each item as one HTTP/1.1 chunk, written at once (``body`` is ignored); the
+    generator may raise :class:`StreamCut` to drop the connection mid-stream."""
 
     status: int
     body: bytes = b""
@@ -43,7 +43,18 @@ class Answer:
     content_type: str = "application/json"
     request_id: str | None = None
     close: bool = False
-    stream: Iterator[bytes] | None = None
+    stream: Generator[bytes, None, None] | None = None
+
+
+@dataclass
+class Routing:
+    """What handling learnt about a request, for its :class:`RecordedRequest`."""
+
+    endpoint_id: str | None = None
+    subpath: str | None = None
+    start_timeout: float | None = None
+    lifecycle_seconds: int | None = None
+    fault: Fault | None = None
 
 
 class StreamCut(Exception):

@@ -11,7 +11,7 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +26,8 @@ from fal_typed._document import EndpointDocument, find_documents, load_document
 from ._answers import (
     Answer,
     RequestError,
+    Routing,
+    StreamCut,
     fault_answer,
     json_bytes,
     new_request_id,
@@ -35,6 +37,7 @@ from ._answers import (
 )
 from ._catalog import MODELS_PATH, CatalogError, DocumentOverride, model_entry, models_page
 from ._faults import Fault
+from ._queue import JobQueue, QueueMixin
 
 if TYPE_CHECKING:
     from fal_typed import FalClient
@@ -80,6 +83,9 @@ class RecordedRequest:
     connection was closed without an answer."""
     fault: Fault | None
     """The injected fault that shaped the answer, if any."""
+    server: str = "run"
+    """Which of the emulator's servers received it: ``"run"`` (:attr:`FalEmulator.url`, fal's
+    ``fal.run``) or ``"queue"`` (:attr:`FalEmulator.queue_url`, ``queue.fal.run``)."""
 
 
 @dataclass
@@ -95,11 +101,13 @@ class _PendingFault:
     remaining: int
 
 
-class FalEmulator:
-    """A schema-driven emulator of fal's synchronous API (``POST https://fal.run/{id}``).
+class FalEmulator(QueueMixin):
+    """A schema-driven emulator of fal's synchronous API (``POST https://fal.run/{id}``) and
+    of its queue (``https://queue.fal.run``), with webhooks.
 
-    Use it as a context manager; it serves on ``127.0.0.1`` (an ephemeral port by default)
-    from a background thread::
+    Use it as a context manager; it serves on ``127.0.0.1`` (ephemeral ports by default)
+    from background threads, on two servers: the synchronous API at :attr:`url` and the
+    queue at :attr:`queue_url`::
 
         with FalEmulator(schemas=["schemas/"]) as emu:
             client = emu.client()            # a FalClient for emu.url with emu.key
@@ -130,14 +138,61 @@ class FalEmulator:
     what those serve: :meth:`add_model_entry`, :meth:`override_document`. Everything received
     is in :attr:`requests`.
 
+    **The queue** (:attr:`queue_url`; same key checks, 401/403, and the same 404/405 and
+    header checks as above) serves fal's queue protocol:
+
+    - ``POST /{endpoint_id}[/{subpath}][?fal_webhook=<url>]``: submit -> 200 ``{"request_id",
+      "response_url", "status_url", "cancel_url", "queue_position", "gateway_request_id"}``.
+      The URLs use the ``{app}`` (the endpoint id called, without subpath: its first two
+      parts, three after ``workflows``/``comfy``): ``/{app}/requests/{id}[/status|/cancel]``.
+      ``X-Fal-Queue-Priority`` must be ``normal`` (default) or ``low`` (else 400); low jobs
+      run after every normal one. ``X-Fal-Runner-Hint`` is accepted. The input is validated
+      when the job runs, not at submit: an invalid one completes with 422 and fal's ``detail``
+      list. ``X-Fal-Request-Timeout`` is the start timeout: a job still queued after it
+      completes with 504 ``startup_timeout``. (:attr:`start_delay` does not apply to the
+      queue; use ``queue_wait``.)
+    - ``GET /{app}/requests/{id}/status[?logs=1]`` -> 202 ``{"status": "IN_QUEUE",
+      "queue_position": N}`` (N: jobs of that endpoint ahead, 0-based) / 202 ``{"status":
+      "IN_PROGRESS", "logs"}`` / 200 ``{"status": "COMPLETED", "logs", "metrics":
+      {"inference_time": s}, "error"?, "error_type"?}``; each also has ``request_id``,
+      ``response_url``, ``status_url`` and ``cancel_url``. ``logs`` is the list of log entries
+      ``{"message", "level", "source", "timestamp"}`` with ``logs=1``, else null (absent while
+      queued). ``metrics`` is ``{}`` for a job that never ran.
+    - ``GET /{app}/requests/{id}/status/stream[?logs=1]``: ``text/event-stream``, chunked; one
+      ``data: <status JSON>\\n\\n`` event at once, then one per change; the body ends after
+      the ``COMPLETED`` event.
+    - ``GET /{app}/requests/{id}``: the result: 200 with the same output the synchronous API
+      gives for that input; a failed job answers its error status and body (422 ``{"detail":
+      [...]}``, injected failures ``{"detail", "error_type"}``, a cancelled job 400
+      ``{"detail", "error_type": "client_cancelled"}``); not completed yet -> 400
+      ``{"detail": "Request is still in progress"}``.
+    - ``PUT /{app}/requests/{id}/cancel`` -> 202 ``{"status": "CANCELLATION_REQUESTED"}`` (a
+      queued or running job completes at once as cancelled: ``error_type``
+      ``client_cancelled``), 400 ``{"status": "ALREADY_COMPLETED"}``, 404 ``{"status":
+      "NOT_FOUND"}``. An id unknown under that ``{app}`` -> 404 on every route.
+    - ``GET /.well-known/jwks.json`` (:attr:`jwks_url`, no key needed): the webhook key.
+
+    Jobs of an endpoint wait at least ``queue_wait``, then run ``concurrency`` at a time in
+    submit order for ``run_time``, their log lines spread over the run: see
+    :meth:`set_queue_timing` (default: no wait, no run time, concurrency 1, two log lines).
+    :meth:`fail_next_job` makes jobs fail in the runner. A job submitted with ``fal_webhook``
+    POSTs ``{"request_id", "gateway_request_id", "status": "OK"|"ERROR", "payload",
+    "error"?}`` there on completion, from a background thread, signed like fal (Ed25519,
+    ``X-Fal-Webhook-Request-Id``/``-User-Id``/``-Timestamp``/``-Signature``; never the key),
+    retried twice on failure: :attr:`webhook_deliveries`, :meth:`wait_for_webhooks`,
+    :meth:`sign_webhook`. Faults apply to queue routes with ``route=`` (see :class:`Fault`).
+    Queue requests are in :attr:`requests` too (``server="queue"``).
+
     Args:
         schemas: documents (files, directories searched for ``*.json``, or already parsed
             :class:`~fal_typed._document.EndpointDocument` objects).
         key: the only accepted API key; None accepts any non-empty key.
         start_delay: simulated seconds a runner takes to start, for every endpoint.
-        time_scale: real seconds slept per simulated second of start delay or start timeout
-            (e.g. 0.1 makes a 2 s start delay against a 1 s timeout answer 504 after 0.1 s).
+        time_scale: real seconds slept per simulated second of start delay, start timeout,
+            queue wait, run time and webhook retry delay (e.g. 0.1 makes a 2 s start delay
+            against a 1 s timeout answer 504 after 0.1 s).
         host, port: where to listen (default ``127.0.0.1`` and an ephemeral port).
+        queue_port: where the queue server listens (default: an ephemeral port).
         log: called with one line per answered request (None: silent).
 
     Raises:
@@ -154,6 +209,7 @@ class FalEmulator:
         time_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        queue_port: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
         from ._validation import DocumentSchemas  # needs the ``emulator`` extra
@@ -163,7 +219,7 @@ class FalEmulator:
         self.key = key
         self.time_scale = time_scale
         self.host = host
-        self._port = port
+        self._ports = {"run": port, "queue": queue_port}
         self._log = log
         self._initial_start_delay = float(start_delay)
         self._start_delay = float(start_delay)
@@ -174,8 +230,8 @@ class FalEmulator:
         self._extra_models: list[Any] = []
         self._document_overrides: dict[str, DocumentOverride] = {}
         self._closing = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._servers: dict[str, tuple[_Server, threading.Thread]] = {}
+        self._queue = JobQueue(self)
 
         documents: list[EndpointDocument] = []
         paths: list[str | os.PathLike[str]] = []
@@ -207,33 +263,39 @@ class FalEmulator:
 
     def start(self) -> FalEmulator:
         """Start serving (idempotent); returns self."""
-        if self._server is not None:
+        if self._servers:
             return self
         self._closing.clear()
-        server = _Server((self.host, self._port), _Handler)
-        server.emulator = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fal-emulator:{server.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
+        try:
+            for kind, port in self._ports.items():
+                server = _Server((self.host, port), _Handler)
+                server.emulator, server.kind = self, kind
+                thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"fal-emulator-{kind}:{server.server_address[1]}",
+                    daemon=True,
+                )
+                self._servers[kind] = (server, thread)
+                thread.start()
+        except BaseException:
+            self.close()
+            raise
+        self._queue.start(self._url("queue"))
         return self
 
     def close(self) -> None:
         """Stop serving and close every open connection (idempotent)."""
-        server, thread = self._server, self._thread
-        if server is None:
+        if not self._servers:
             return
         self._closing.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
+        self._queue.stop()
+        for server, thread in self._servers.values():
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
             thread.join()
-        self._server = self._thread = None
+        self._servers.clear()
 
     def __enter__(self) -> FalEmulator:
         return self.start()
@@ -250,14 +312,26 @@ class FalEmulator:
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        return self._port("run")
+
+    @property
+    def _server(self) -> _Server | None:
+        """The synchronous API's server while running (tests look at its connections)."""
+        entry = self._servers.get("run")
+        return entry[0] if entry is not None else None
+
+    def _port(self, kind: str) -> int:
+        if kind not in self._servers:
             raise RuntimeError("the emulator is not running: use it as a context manager")
-        return int(self._server.server_address[1])
+        return int(self._servers[kind][0].server_address[1])
+
+    def _url(self, kind: str) -> str:
+        return f"http://{self.host}:{self._port(kind)}"
 
     @property
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:54321`` (use as FalClient's ``base_url``)."""
-        return f"http://{self.host}:{self.port}"
+        return self._url("run")
 
     @property
     def openapi_url(self) -> str:
@@ -280,7 +354,8 @@ class FalEmulator:
         return self._endpoint(endpoint_id).document
 
     def client(self, **kwargs: Any) -> FalClient:
-        """A ``fal_typed.FalClient`` for this emulator (``key`` and ``base_url`` preset).
+        """A ``fal_typed.FalClient`` for this emulator (``key``, ``base_url`` and ``queue_url``
+        preset).
 
         Keyword arguments are passed on (``timeout``, ``max_retries``, ``http_client``...).
         The caller closes it.
@@ -289,6 +364,7 @@ class FalEmulator:
 
         kwargs.setdefault("key", self.key if self.key is not None else DEFAULT_KEY)
         kwargs.setdefault("base_url", self.url)
+        kwargs.setdefault("queue_url", self.queue_url)
         return FalClient(**kwargs)
 
     def example_input(self, endpoint_id: str) -> dict[str, Any]:
@@ -374,6 +450,9 @@ class FalEmulator:
         malformed_json: bool = False,
         html_gateway_error: int | None = None,
         times: int = 1,
+        route: str = "run",
+        after_enqueue: bool = False,
+        cut_after_events: int | None = None,
     ) -> Fault:
         """Queue a :class:`Fault` built from the arguments; see :class:`Fault` for each one.
 
@@ -384,6 +463,11 @@ class FalEmulator:
             emu.inject("fal-ai/fast-sdxl", status=503, retry_after="2")
             emu.inject("fal-ai/fast-sdxl", close_connection=True)
             emu.inject(html_gateway_error=502, times=2)
+            emu.inject(route="submit", close_connection=True, after_enqueue=True)
+            emu.inject(route="stream", cut_after_events=1)
+            emu.inject(route="status", status=503, retry_after="1")
+
+        A fault only serves requests of its ``route`` (default ``"run"``).
         """
         fault = Fault(
             status=status,
@@ -398,6 +482,9 @@ class FalEmulator:
             malformed_json=malformed_json,
             html_gateway_error=html_gateway_error,
             times=times,
+            route=route,
+            after_enqueue=after_enqueue,
+            cut_after_events=cut_after_events,
         )
         return self.add_fault(fault, endpoint_id)
 
@@ -457,8 +544,10 @@ class FalEmulator:
             self._document_overrides[endpoint_id] = DocumentOverride(status, payload, times)
 
     def reset(self) -> None:
-        """Forget recorded requests, pending faults, added model entries and document
-        overrides; restore the start delays."""
+        """Forget recorded requests, pending faults, added model entries, document overrides,
+        queue jobs (their status streams end), job failures and webhook deliveries; restore
+        the start delays and queue timings."""
+        self._queue.reset()
         with self._lock:
             self._requests.clear()
             self._faults.clear()
@@ -473,10 +562,10 @@ class FalEmulator:
         if seconds > 0:
             self._closing.wait(seconds)
 
-    def _take_fault(self, endpoint_id: str) -> Fault | None:
+    def _take_fault(self, endpoint_id: str, route: str = "run") -> Fault | None:
         with self._lock:
             for index, pending in enumerate(self._faults):
-                if pending.endpoint_id in (None, endpoint_id):
+                if pending.fault.route == route and pending.endpoint_id in (None, endpoint_id):
                     pending.remaining -= 1
                     if pending.remaining <= 0:
                         del self._faults[index]
@@ -496,13 +585,12 @@ class FalEmulator:
         subpath = path[len(best) :].strip("/") or None
         return self._routes[best], subpath
 
-    def _handle(self, method: str, target: str, headers: httpx.Headers, body: bytes) -> Answer:
+    def _handle(
+        self, method: str, target: str, headers: httpx.Headers, body: bytes, server: str = "run"
+    ) -> Answer:
         """Answer one request and record it (before the answer is sent)."""
         request_id = new_request_id()
-        route: tuple[_Endpoint, str | None] | None = None
-        start_timeout: float | None = None
-        lifecycle: int | None = None
-        fault: Fault | None = None
+        info = Routing()
         try:
             parsed_body: Any = json.loads(body) if body else None
         except ValueError:
@@ -522,11 +610,14 @@ class FalEmulator:
             request_id=None,
             status=None,
             fault=None,
+            server=server,
         )
         with self._lock:
             self._requests.append(arrived)
         try:
-            if method == "GET" and split.path == OPENAPI_PATH:
+            if server == "queue":
+                answer = self._queue.handle(method, split, headers, body, request_id, info)
+            elif method == "GET" and split.path == OPENAPI_PATH:
                 answer = self._openapi(split.query, request_id)
             elif method == "GET" and split.path.rstrip("/") == MODELS_PATH:
                 answer = self._models(split.query, headers, request_id)
@@ -539,11 +630,16 @@ class FalEmulator:
                     )
                 if method != "POST":
                     raise RequestError(405, "method_not_allowed", "Method Not Allowed")
-                start_timeout = parse_start_timeout(headers.get_list("x-fal-request-timeout"))
-                lifecycle = parse_lifecycle(headers.get_list("x-fal-object-lifecycle-preference"))
                 endpoint, subpath = route
-                fault = self._take_fault(endpoint.document.endpoint_id)
-                answer = self._run(endpoint, subpath, body, fault, start_timeout, request_id)
+                info.endpoint_id, info.subpath = endpoint.document.endpoint_id, subpath
+                timeout = info.start_timeout = parse_start_timeout(
+                    headers.get_list("x-fal-request-timeout")
+                )
+                info.lifecycle_seconds = parse_lifecycle(
+                    headers.get_list("x-fal-object-lifecycle-preference")
+                )
+                fault = info.fault = self._take_fault(endpoint.document.endpoint_id)
+                answer = self._run(endpoint, subpath, body, fault, timeout, request_id)
         except RequestError as error:
             answer = request_error(error.status, error.error_type, error.detail, request_id)
         except Exception as exc:  # a bug in the emulator: answer like fal's internal errors
@@ -554,13 +650,13 @@ class FalEmulator:
 
         recorded = dataclasses.replace(
             arrived,
-            endpoint_id=route[0].document.endpoint_id if route else None,
-            subpath=route[1] if route else None,
-            start_timeout=start_timeout,
-            lifecycle_seconds=lifecycle,
+            endpoint_id=info.endpoint_id,
+            subpath=info.subpath,
+            start_timeout=info.start_timeout,
+            lifecycle_seconds=info.lifecycle_seconds,
+            fault=info.fault,
             request_id=None if answer.close else answer.request_id,
             status=None if answer.close else answer.status,
-            fault=fault,
         )
         with self._lock:
             for index in range(len(self._requests) - 1, -1, -1):
@@ -569,7 +665,8 @@ class FalEmulator:
                     break
         if self._log is not None:
             shown = "connection closed" if answer.close else str(answer.status)
-            self._log(f"{method} {target} -> {shown}")
+            where = "" if server == "run" else f"[{server}] "
+            self._log(f"{where}{method} {target} -> {shown}")
         return answer
 
     def _check_auth(self, authorization: str | None) -> None:
@@ -641,7 +738,13 @@ class FalEmulator:
                 extra=(("X-Fal-Request-Timeout-Type", "user"),),
             )
         self._sleep(delay * self.time_scale)
+        return self._evaluate(endpoint, subpath, body, request_id)
 
+    def _evaluate(
+        self, endpoint: _Endpoint, subpath: str | None, body: bytes, request_id: str | None
+    ) -> Answer:
+        """What the runner answers for ``body``: 422 for an invalid input, else the output."""
+        document = endpoint.document
         try:
             data = json.loads(body)
         except ValueError as exc:
@@ -679,6 +782,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     emulator: FalEmulator
+    kind: str = "run"
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
         self._connections: set[socket.socket] = set()
@@ -774,7 +878,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(answer)
             return
         headers = httpx.Headers(list(self.headers.items()))
-        answer = emulator._handle(method, self.path, headers, body)
+        answer = emulator._handle(method, self.path, headers, body, self.server.kind)
         if answer.close:
             self.close_connection = True
             return
@@ -808,6 +912,9 @@ class _Handler(BaseHTTPRequestHandler):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
 
     def _send(self, answer: Answer) -> None:
+        if answer.stream is not None:
+            self._send_stream(answer, answer.stream)
+            return
         # One write for the head and the body: written separately, the body of every answer
         # after the first on a keep-alive connection waited ~40 ms for a delayed ACK.
         headers = [
@@ -818,6 +925,27 @@ class _Handler(BaseHTTPRequestHandler):
             headers.append(("x-fal-request-id", answer.request_id))
         headers.extend(answer.headers)
         self.wfile.write(self._head(answer.status, headers) + answer.body)
+
+    def _send_stream(self, answer: Answer, stream: Generator[bytes, None, None]) -> None:
+        """The head, then each item as one chunk in one write (TCP_NODELAY: sent at once)."""
+        headers = [("Content-Type", answer.content_type), ("Transfer-Encoding", "chunked")]
+        if answer.request_id is not None:
+            headers.append(("x-fal-request-id", answer.request_id))
+        headers.extend(answer.headers)
+        try:
+            self.wfile.write(self._head(answer.status, headers))
+            for chunk in stream:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except StreamCut:  # drop the connection mid-body, without the last chunk
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:  # the client went away
+            self.close_connection = True
+        finally:
+            stream.close()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # the emulator logs answered requests itself

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_ERROR_TYPES", "Fault"]
+__all__ = ["DEFAULT_ERROR_TYPES", "FAULT_ROUTES", "Fault"]
+
+FAULT_ROUTES = ("run", "submit", "status", "stream", "result", "cancel")
+"""Where a fault applies: ``run`` is ``POST /{endpoint_id}`` on the synchronous server; the
+others are the queue server's submit (``POST``), ``GET .../status``, ``GET .../status/stream``,
+``GET .../requests/{id}`` (the result) and ``PUT .../cancel``."""
 
 DEFAULT_ERROR_TYPES: Mapping[int, str] = {
     400: "bad_request",
@@ -32,8 +37,14 @@ class Fault:
       (no error type for other statuses); ``detail`` overrides the message (or, for 422, may be
       the whole list of error items).
     - ``close_connection=True``: read the whole request, record it, then close the connection
-      without answering (the client cannot tell whether the model ran).
-    - ``malformed_json=True``: answer 200 with a truncated JSON body.
+      without answering (the client cannot tell whether the model ran). On ``route="submit"``
+      the request is not queued, unless ``after_enqueue=True``: then it is queued (and runs)
+      and only the answer is lost.
+    - ``cut_after_events=N`` (``route="stream"`` only): send the stream's head and its first N
+      events, then drop the connection without ending the chunked body (a stream that
+      completes within N events ends normally).
+    - ``malformed_json=True``: answer 200 with a truncated JSON body (not on ``stream``; on
+      ``submit`` the request is queued first).
     - ``html_gateway_error=502`` (or 503/504): answer with an nginx-style HTML error page and no
       ``x-fal-request-id`` header, like a gateway that never reached a runner.
     - none of them, only ``delay``: a slow but otherwise normal answer.
@@ -47,9 +58,13 @@ class Fault:
     - ``request_id``: whether a status fault carries an ``x-fal-request-id`` header.
     - ``headers``: extra response headers (status and malformed-JSON faults).
     - ``times``: how many matching requests the fault applies to (at least 1).
+    - ``route``: which kind of request it applies to, one of :data:`FAULT_ROUTES` (default
+      ``"run"``, the synchronous call).
 
     Faults apply to requests that passed authentication, routing and header checks, before the
-    simulated runner start and input validation.
+    simulated runner start and input validation. On the queue's status, stream, result and
+    cancel routes, routing includes finding the request: an unknown request id answers 404
+    and consumes no fault.
     """
 
     status: int | None = None
@@ -64,6 +79,9 @@ class Fault:
     malformed_json: bool = False
     html_gateway_error: int | None = None
     times: int = 1
+    route: str = "run"
+    after_enqueue: bool = False
+    cut_after_events: int | None = None
 
     def __post_init__(self) -> None:
         kinds = [
@@ -71,12 +89,26 @@ class Fault:
             self.close_connection,
             self.malformed_json,
             self.html_gateway_error is not None,
+            self.cut_after_events is not None,
         ]
         if sum(kinds) > 1:
             raise ValueError(
                 "a Fault has one kind: set only one of status, close_connection, "
-                "malformed_json and html_gateway_error"
+                "malformed_json, html_gateway_error and cut_after_events"
             )
+        if self.route not in FAULT_ROUTES:
+            raise ValueError(f"route must be one of {', '.join(FAULT_ROUTES)}; got {self.route!r}")
+        if self.cut_after_events is not None:
+            if self.route != "stream":
+                raise ValueError(
+                    f"cut_after_events applies to route='stream' only, not {self.route!r}"
+                )
+            if self.cut_after_events < 0:
+                raise ValueError(f"cut_after_events must be >= 0, got {self.cut_after_events}")
+        if self.after_enqueue and not (self.route == "submit" and self.close_connection):
+            raise ValueError("after_enqueue needs route='submit' and close_connection=True")
+        if self.malformed_json and self.route == "stream":
+            raise ValueError("malformed_json does not apply to route='stream'")
         if self.status is not None and not 400 <= self.status <= 599:
             raise ValueError(f"status must be 400-599, got {self.status}")
         if self.html_gateway_error is not None and not 500 <= self.html_gateway_error <= 599:
@@ -88,5 +120,5 @@ class Fault:
         if not (any(kinds) or self.delay > 0):
             raise ValueError(
                 "an empty Fault: set status, close_connection, malformed_json, "
-                "html_gateway_error or delay"
+                "html_gateway_error, cut_after_events or delay"
             )

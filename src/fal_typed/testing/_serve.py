@@ -47,12 +47,14 @@ def emulate_command(paths: list[Path], *, port: int, key: str | None) -> int:
         shown_key = key if key is not None else "any non-empty key"
         lines = [
             f"fal emulator listening on {emulator.url}",
+            f"queue (fal's queue.fal.run) on {emulator.queue_url}",
             f"key: {shown_key}",
             f"endpoints ({len(emulator.endpoints)}):",
             *(f"  POST {emulator.url}/{endpoint_id}" for endpoint_id in emulator.endpoints),
             "point the SDK at it:",
-            f"  export FAL_RUN_HOST={emulator.url} FAL_KEY={key or 'test-key'}",
-            f"  or FalClient(key=..., base_url={emulator.url!r})",
+            f"  export FAL_RUN_HOST={emulator.url} FAL_QUEUE_RUN_HOST={emulator.queue_url} "
+            f"FAL_KEY={key or 'test-key'}",
+            f"  or FalClient(key=..., base_url={emulator.url!r}, queue_url={emulator.queue_url!r})",
             "documents for `fal-typed pull`:",
             f"  export FAL_TYPED_OPENAPI_URL={emulator.openapi_url}",
             f"  export FAL_TYPED_MODELS_URL={emulator.models_url}",
