@@ -113,7 +113,7 @@ OCTET_STREAM = "application/octet-stream"
 class Readable(Protocol):
     """A binary file object: anything with ``read(size) -> bytes``."""
 
-    def read(self, size: int = ..., /) -> bytes: ...
+    def read(self, size: int = ..., /) -> bytes | None: ...
 
 
 # What ``FalClient.upload`` takes: bytes, a path, or a binary file object.

@@ -171,7 +171,12 @@ def test_unseekable_stream_single_shot_is_retried_from_memory(
 def test_pipe(fakes: Fakes, client: FalClient) -> None:
     data = _data(50 * KB)
     read_end, write_end = os.pipe()
-    writer = threading.Thread(target=lambda: (os.write(write_end, data), os.close(write_end)))
+
+    def write() -> None:
+        os.write(write_end, data)
+        os.close(write_end)
+
+    writer = threading.Thread(target=write)
     writer.start()
     with os.fdopen(read_end, "rb") as pipe:
         client.upload(pipe, content_type="text/csv")
@@ -415,7 +420,7 @@ def test_part_connection_drop_retried(fakes: Fakes, client: FalClient, waits: li
 
 def test_part_without_etag_is_an_invalid_response(fakes: Fakes, client: FalClient) -> None:
     fakes.cdn.fail("PUT", r".*/multipart/up-1/2", 200, body={})  # no ETag header
-    with pytest.raises(InvalidResponseError, match="CDN part 2: .*no ETag"):
+    with pytest.raises(InvalidResponseError, match=r"CDN part 2: .*no ETag"):
         _multipart(client, _data(3 * PART), parallelism=1)
     assert fakes.cdn.seen("POST", r".*/complete") == []
 
@@ -498,6 +503,15 @@ def test_cdn_unreachable_uses_fallback(fakes: Fakes, client: FalClient, waits: l
     url = client.upload(b"abc", file_name="x.bin", parallelism=1)
     assert url == "https://storage.example/bucket/x.bin"
     assert len(waits) == 2
+
+
+def test_every_host_unreachable(fakes: Fakes, client: FalClient, waits: list[float]) -> None:
+    fakes.cdn.stop()
+    fakes.presigned.stop()
+    with pytest.raises(FalConnectionError, match=r"pre-signed upload: PUT to http://127\.0\.0\.1"):
+        client.upload(b"abc")
+    assert len(fakes.rest.seen("POST", "/storage/upload/initiate")) == 1
+    assert len(waits) == 4
 
 
 def test_multipart_part_down_falls_back_for_a_path(
@@ -588,9 +602,9 @@ def test_key_and_token_never_in_errors_or_logs(
     fakes.cdn.fail("POST", "/files/upload/multipart", 500, times=3, body=f"<title>{echo}</title>")
     fakes.rest.fail("POST", "/storage/upload/initiate", 422, body={"detail": [{"msg": echo}]})
     fakes.cdn.fail("POST", "/files/upload", 200, body=echo)
-    for options in ({}, {"multipart_threshold": 1, "part_size": 2}, {}):
+    for threshold in (100, 1, 100):
         try:
-            client.upload(b"abc", **options)
+            client.upload(b"abc", multipart_threshold=threshold, part_size=2)
         except FalError as exc:
             errors.append(exc)
     assert [type(e).__name__ for e in errors] == [
