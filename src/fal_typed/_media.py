@@ -219,7 +219,7 @@ def content_type(file: object) -> str | None:
     url = file_url(file).strip()
     if url[:5].lower() == "data:":
         media_type = url[5:].split(",", 1)[0].split(";", 1)[0].strip()
-        return media_type or None
+        return media_type or "text/plain"  # RFC 2397's default
     return None
 
 
@@ -307,6 +307,14 @@ def _client(client: FalClient | None) -> FalClient:
     return client if client is not None else default_client()
 
 
+def _pause(delay: float, cancel: threading.Event | None) -> None:
+    """Wait ``delay`` seconds before a retry; with ``cancel``, stop early when it is set."""
+    if cancel is None:
+        _sleep(delay)
+    elif cancel.wait(delay):
+        raise _Cancelled
+
+
 def _stream_http(
     url: str,
     client: FalClient,
@@ -374,11 +382,7 @@ def _stream_http(
         logger.info(
             "download of %s failed (%s); retry %d in %.2fs", shown, failure, failures, delay
         )
-        if cancel is not None:
-            if cancel.wait(delay):
-                raise _Cancelled
-        else:
-            _sleep(delay)
+        _pause(delay, cancel)
         if yielded and restart is not None:
             restart()
 
@@ -653,7 +657,7 @@ def _progress_bar(progress: bool | None, total: int) -> Any:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, unit="file", desc="Saving files", file=sys.stderr, leave=False)
+    return tqdm(total=total, unit="file", desc="Saving files", file=sys.stderr)
 
 
 def save_files(

@@ -121,7 +121,7 @@ def _utf8_prefix(text: str, limit: int) -> str:
 
 def _clean(name: str, max_bytes: int) -> str:
     """``name`` made safe, or ``""`` when nothing usable is left."""
-    name = unicodedata.normalize("NFC", _UNSAFE.sub("_", name))
+    name = unicodedata.normalize("NFC", _UNSAFE.sub("_", _EDGES.sub("", name)))
     name = _EDGES.sub("", _DOTS.sub(".", name))
     if not name:
         return ""
