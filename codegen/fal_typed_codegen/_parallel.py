@@ -49,13 +49,15 @@ def render_module(job: EndpointJob) -> str:
     if job.doc is None:
         raise ValueError(f"{job.source}: document not loaded")
     normalized = normalize_endpoint(job.doc)
-    models = generate_models(normalized, f"{job.package}._base")
+    base_module = f"{job.package}._base"
+    models = generate_models(normalized, base_module)
     return render_endpoint(
         job.doc,
         normalized,
         models,
         function=job.module,
         header=header_line(job.source, job.regenerate),
+        base_module=base_module,
     )
 
 

@@ -17,23 +17,132 @@ from ._models import GeneratedModels, inline_docstring_literal
 from ._schema import NormalizedEndpoint, accepts_null, schema_types
 
 __all__ = [
+    "METHODS",
     "REQUEST_OPTIONS",
+    "Method",
+    "Option",
     "Param",
+    "endpoint_class_name",
     "header_line",
     "render_base",
     "render_endpoint",
     "render_registry",
 ]
 
-# Names the wrapper's signature and body use besides the field parameters: a field whose Python
-# name is one of these gets a trailing ``_`` as parameter name (its JSON key is unchanged).
-REQUEST_OPTIONS = ("client", "start_timeout", "object_lifecycle", "timeout", "extra_headers")
+
+@dataclass(frozen=True)
+class Option:
+    """A request option of the generated methods (a keyword that is not an input field)."""
+
+    name: str
+    annotation: str
+    default: str
+    doc: str
+
+
+_OPTIONS = {
+    option.name: option
+    for option in (
+        Option(
+            "client",
+            "FalClient | None",
+            "None",
+            "The ``FalClient`` to use (default: the shared default client).",
+        ),
+        Option(
+            "on_enqueue",
+            "Callable[[str], object] | None",
+            "None",
+            "Called with the request id once the request is in the queue.",
+        ),
+        Option(
+            "on_status",
+            "Callable[[Status], object] | None",
+            "None",
+            "Called with each new status (``Queued``, ``InProgress``, ``Completed``).",
+        ),
+        Option("logs", "bool", "False", "Ask for the runner's logs in the statuses."),
+        Option(
+            "client_timeout",
+            "float | None",
+            "None",
+            "Seconds to wait in all; then the request is cancelled and "
+            "``QueueTimeoutError`` raised (default: no limit).",
+        ),
+        Option(
+            "webhook_url",
+            "str | None",
+            "None",
+            "An absolute http(s) URL fal POSTs the result to when the request completes "
+            "(read the body with ``{function}.parse_webhook``).",
+        ),
+        Option(
+            "priority",
+            'Literal["normal", "low"] | None',
+            "None",
+            'Queue priority, ``"normal"`` or ``"low"`` (default: fal\'s, normal).',
+        ),
+        Option(
+            "start_timeout",
+            "float | datetime.timedelta | None",
+            "None",
+            "Server-side limit for the request to start running.",
+        ),
+        Option(
+            "object_lifecycle",
+            "int | datetime.timedelta | None",
+            "None",
+            "How long the files the request creates are kept.",
+        ),
+        Option(
+            "timeout",
+            "float | httpx.Timeout | NotGiven | None",
+            "NOT_GIVEN",
+            "HTTP timeout of each request (default: the client's).",
+        ),
+        Option("extra_headers", "Mapping[str, str] | None", "None", "Extra HTTP headers."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method of the generated endpoint class; each has the same typed input keywords.
+
+    ``helper`` is the ``TypedEndpoint`` method that sends (it sorts the keywords into request
+    options and input fields); ``returns`` is formatted with the output class. An async twin
+    is one more entry with ``asynchronous=True`` (and its helper in the base template).
+    """
+
+    name: str
+    helper: str
+    options: tuple[str, ...]
+    returns: str
+    asynchronous: bool = False
+
+
+_CALL = ("client", "start_timeout", "object_lifecycle", "timeout", "extra_headers")
+_SUBMIT = ("client", "webhook_url", "priority", *_CALL[1:])
+_SUBSCRIBE = ("client", "on_enqueue", "on_status", "logs", "client_timeout", *_SUBMIT[1:])
+METHODS = (
+    Method("__call__", "_run", _CALL, "{output}"),
+    Method("submit", "_submit", _SUBMIT, "QueueHandle[{output}]"),
+    Method("subscribe", "_subscribe", _SUBSCRIBE, "{output}"),
+)
+REQUEST_OPTIONS = tuple(_OPTIONS)
+"""Every request option name (``client`` first); none is ever an input keyword's name."""
+assert all(m.options[0] == "client" and set(m.options) <= set(_OPTIONS) for m in METHODS)
+
+# Names the methods' signatures and bodies use besides the field parameters: a field whose
+# Python name is one of these gets a trailing ``_`` as parameter name (its JSON key is
+# unchanged). Some are no longer used by the methods but stay reserved, so that parameter
+# names do not change between versions.
 _WRAPPER_NAMES = frozenset(
     {
         *REQUEST_OPTIONS,
+        "self",
         "input",
         "arguments",
-        # Builtins the wrapper's body uses.
         "dict",
         "str",
         "TypeError",
@@ -50,6 +159,8 @@ _WRAPPER_NAMES = frozenset(
     }
 )
 _DOC_WIDTH = 92
+# Method docstrings are indented by 8, not 4.
+_METHOD_DOC_WIDTH = _DOC_WIDTH - 4
 
 
 @dataclass(frozen=True)
@@ -163,7 +274,7 @@ def _param_doc(name: str, schema: dict[str, Any], required: bool) -> list[str]:
     parts: list[str] = []
     description = schema.get("description")
     if isinstance(description, str) and description.strip():
-        parts.extend(_wrap(description, _DOC_WIDTH - 8))
+        parts.extend(_wrap(description, _METHOD_DOC_WIDTH - 8))
     facts: list[str] = []
     if required:
         facts.append("Required.")
@@ -177,7 +288,7 @@ def _param_doc(name: str, schema: dict[str, Any], required: bool) -> list[str]:
         label = "Known values (other strings accepted)" if open_ else "Allowed values"
         facts.append(f"{label}: " + ", ".join(f"`{_json(v)}`" for v in values) + ".")
     if facts:
-        parts.extend(_wrap(" ".join(facts), _DOC_WIDTH - 8))
+        parts.extend(_wrap(" ".join(facts), _METHOD_DOC_WIDTH - 8))
     if not parts:
         parts = ["(No description.)"]
     return [f"{name}: {parts[0]}"] + [("    " + p) if p else "" for p in parts[1:]]
@@ -217,6 +328,12 @@ def _summary(doc: EndpointDocument) -> tuple[str, str]:
     return title, description
 
 
+def _named(doc: EndpointDocument) -> str:
+    """``id`` (title), or ``id`` when the document has no other title."""
+    title, _ = _summary(doc)
+    return f"``{doc.endpoint_id}``" + (f" ({title})" if title != doc.endpoint_id else "")
+
+
 def _module_docstring(doc: EndpointDocument, function: str) -> str:
     title, description = _summary(doc)
     lines = [f"Typed models and wrapper for the fal endpoint ``{doc.endpoint_id}``."]
@@ -227,26 +344,70 @@ def _module_docstring(doc: EndpointDocument, function: str) -> str:
         lines += ["", *_wrap(description)]
     lines += [
         "",
-        f"Call it with ``{function}(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.",
+        f"Call it with ``{function}(...)``, or go through fal's queue with "
+        f"``{function}.submit(...)``",
+        f"or ``{function}.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.",
     ]
     return _docstring("\n".join(lines), "")
 
 
-def _wrapper_docstring(
+def _option_docs(names: list[str], function: str) -> list[str]:
+    """Args entries of request options, indented for the Args section."""
+    lines = []
+    for name in names:
+        text = _OPTIONS[name].doc.replace("{function}", function)
+        first, *rest = _wrap(f"{name}: {text}", _METHOD_DOC_WIDTH - 4)
+        lines += ["    " + first, *("        " + line for line in rest)]
+    return lines
+
+
+def _example_call(target: str, arguments: str) -> str:
+    """``    {target}({arguments})``, one argument per line when it is too long."""
+    call = f"    {target}({arguments})"
+    if len(call) > _METHOD_DOC_WIDTH:
+        call = (
+            f"    {target}(\n"
+            + "".join(f"        {a},\n" for a in arguments.split(", "))
+            + "    )"
+        )
+    return call
+
+
+def _method_docstrings(
     doc: EndpointDocument,
     endpoint: NormalizedEndpoint,
     params: list[Param],
     function: str,
-) -> str:
-    title, description = _summary(doc)
-    lines = [f"Call ``{doc.endpoint_id}`` ({title}) and return its output."]
+) -> dict[str, str]:
+    """Each method's docstring: the full Args list on ``__call__``; the others document only
+    the request options ``__call__`` does not take."""
+    _, description = _summary(doc)
+    output = endpoint.output_class
+    required = ", ".join(
+        f"{p.name}={_example_value(p.json_name, endpoint.input_properties[p.json_name])}"
+        for p in params
+        if p.required
+    )
+    call, submit, subscribe = METHODS
+
+    def paragraphs(*texts: str) -> list[str]:
+        lines: list[str] = []
+        for text in texts:
+            lines += ["", *_wrap(text, _METHOD_DOC_WIDTH)]
+        return lines[1:]
+
+    lines = [f"Run {_named(doc)} and return its output."]
     if description.strip():
-        lines += ["", *_wrap(description)]
+        lines += ["", *_wrap(description, _METHOD_DOC_WIDTH)]
     lines += [
         "",
-        f"Pass either a ready ``{endpoint.input_class}`` (or a mapping of JSON names) as the only",
-        "positional argument, or the fields as keyword arguments: only the arguments given are",
-        "sent. The input is validated before any request is made (``pydantic.ValidationError``).",
+        *paragraphs(
+            f"Pass either a ready ``{endpoint.input_class}`` (or a mapping of JSON names) as the "
+            "only positional argument, or the fields as keyword arguments: only the arguments "
+            "given are sent. The input is validated before any request is made "
+            "(``pydantic.ValidationError``). The output comes back in the same HTTP request; "
+            f"``{function}.submit`` and ``{function}.subscribe`` go through fal's queue instead."
+        ),
         "",
         "Args:",
     ]
@@ -259,32 +420,55 @@ def _wrapper_docstring(
                 entry.insert(1, f"    Sent as ``{p.json_name}``.")
         lines += ["    " + e if e else "" for e in entry]
     lines += [
-        "    client: The ``FalClient`` to use (default: the shared default client).",
-        "    start_timeout: Server-side limit for the request to start running.",
-        "    object_lifecycle: How long the files the request creates are kept.",
-        "    timeout: HTTP timeout for this call (default: the client's).",
-        "    extra_headers: Extra HTTP headers for this call.",
+        *_option_docs(list(call.options), function),
         "",
         "Returns:",
-        f"    The validated ``{endpoint.output_class}``.",
+        f"    The validated ``{output}``.",
         "",
         "Example::",
         "",
+        _example_call(f"result = {function}", required),
     ]
-    required = [p for p in params if p.required]
-    args = ", ".join(
-        f"{p.name}={_example_value(p.json_name, endpoint.input_properties[p.json_name])}"
-        for p in required
-    )
-    call = f"    result = {function}({args})"
-    if len(call) > _DOC_WIDTH:
-        call = (
-            f"    result = {function}(\n"
-            + ",\n".join("        " + a for a in args.split(", "))
-            + ",\n    )"
-        )
-    lines.append(call)
-    return _docstring("\n".join(lines), "    ")
+    docstrings = {call.name: lines}
+
+    same = f"Takes the same input and request options as ``{function}(...)`` (see its Args)"
+    docstrings[submit.name] = [
+        f"Put a {_named(doc)} request in fal's queue and return its handle at once.",
+        "",
+        *paragraphs(
+            f"{same}; the input is validated before anything is sent, and a sent submit is "
+            f"never repeated. ``handle.result()`` waits for the ``{output}``; keep "
+            f"``handle.request_id`` to resume later with ``{function}.get_handle(request_id)``."
+        ),
+        "",
+        "Args:",
+        *_option_docs([o for o in submit.options if o not in call.options], function),
+        "",
+        "Example::",
+        "",
+        _example_call(f"handle = {function}.submit", required),
+        "    result = handle.result()",
+    ]
+    docstrings[subscribe.name] = [
+        f"Put a {_named(doc)} request in fal's queue, wait for it and return its output.",
+        "",
+        *paragraphs(
+            f"{same}, and those of ``{function}.submit``; the input is validated before "
+            "anything is sent."
+        ),
+        "",
+        "Args:",
+        *_option_docs([o for o in subscribe.options if o not in submit.options], function),
+        "",
+        "Returns:",
+        f"    The validated ``{output}``.",
+    ]
+    return {name: _docstring("\n".join(lines), "        ") for name, lines in docstrings.items()}
+
+
+def endpoint_class_name(function: str) -> str:
+    """The private class of the endpoint object: ``fast_sdxl`` -> ``_FastSdxl``."""
+    return "_" + "".join(part[:1].upper() + part[1:] for part in function.split("_"))
 
 
 def wrapper_params(endpoint: NormalizedEndpoint, models: GeneratedModels) -> list[Param]:
@@ -336,6 +520,7 @@ def render_endpoint(
     *,
     function: str,
     header: str,
+    base_module: str,
 ) -> str:
     params = wrapper_params(endpoint, models)
     exports = [
@@ -353,8 +538,35 @@ def render_endpoint(
         input_class=endpoint.input_class,
         output_class=endpoint.output_class,
         function=function,
+        base_module=base_module,
+        class_name=endpoint_class_name(function),
+        function_docstring=_docstring(
+            "\n".join(
+                _wrap(
+                    f"The typed {_named(doc)} endpoint: ``{function}(...)``, "
+                    f"``{function}.submit(...)``, ``{function}.subscribe(...)``.",
+                    _DOC_WIDTH,
+                )
+            ),
+            "",
+        ),
+        class_docstring=_docstring(
+            "\n".join(
+                _wrap(
+                    f"{_named(doc)}: ``{function}(...)`` runs it; ``{function}.submit(...)`` and "
+                    f"``{function}.subscribe(...)`` go through fal's queue, with the same "
+                    "keywords. ``get_handle`` resumes a queued request, ``parse_webhook`` reads "
+                    "a webhook's body, ``endpoint`` is ``ENDPOINT``.",
+                    _DOC_WIDTH,
+                )
+            ),
+            "    ",
+        ),
         params=params,
-        docstring=_wrapper_docstring(doc, endpoint, params, function),
+        json_names={p.name: p.json_name for p in params if p.name != p.json_name},
+        methods=METHODS,
+        options=_OPTIONS,
+        docstrings=_method_docstrings(doc, endpoint, params, function),
         endpoint_docstring=_docstring(
             f"The ``{doc.endpoint_id}`` endpoint: ``ENDPOINT(input)`` validates, calls and parses.",
             "",
@@ -374,4 +586,4 @@ def render_registry(header: str, summary: str, modules: list[tuple[str, str]]) -
 
 
 def render_base(header: str) -> str:
-    return _ENV.get_template("base.py.jinja").render(header=header)
+    return _ENV.get_template("base.py.jinja").render(header=header, methods=METHODS)

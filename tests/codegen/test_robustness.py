@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import inspect
 import json
 import typing
 from pathlib import Path
@@ -28,6 +27,7 @@ from fal_typed._document import parse_document
 from fal_typed_codegen._command import build_package
 
 from ._paths import FIXTURES, golden_on_path
+from ._signatures import params
 
 golden_on_path()
 
@@ -65,16 +65,6 @@ def rejects(model: type[pydantic.BaseModel], **fields: Any) -> None:
         model(**fields)
 
 
-def params(function: Any) -> list[str]:
-    """Keyword parameters of a wrapper's implementation, request options excluded."""
-    names = [
-        p.name
-        for p in inspect.signature(function).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
-    return names[: names.index("client")]
-
-
 def test_unions_discriminated_nested_nullable_and_literal_enums() -> None:
     m = mod("unions")
     Input = m.UnionsInput
@@ -103,8 +93,8 @@ def test_unions_discriminated_nested_nullable_and_literal_enums() -> None:
     rejects(Input, pet={"kind": "cat"}, const_bool=False)
     # default: null on a non-nullable field: documented, never sent when not set.
     assert sent(m, pet={"kind": "cat"}) == {"pet": {"kind": "cat"}}
-    assert "default_null: Default: `null`." in (m.unions.__doc__ or "")
-    assert "`true`" in (m.unions.__doc__ or "")  # True is listed even though 1 == True
+    assert "default_null: Default: `null`." in (m.unions.__call__.__doc__ or "")
+    assert "`true`" in (m.unions.__call__.__doc__ or "")  # True is listed even though 1 == True
     out = m.UnionsOutput.model_validate({"pet": {"kind": "dog", "new": 1}, "score": None, "x": 2})
     assert out.model_dump(exclude_unset=True) == {
         "pet": {"kind": "dog", "new": 1},
@@ -204,7 +194,7 @@ def test_constraints_are_kept_where_python_can_check_them() -> None:
         letters="123", possessive="b", file="x", url="not a url", when="x", malformed="x" * 20
     )
     assert unchecked.url == "not a url"
-    assert "Constraints: > 0, < 1." in " ".join((m.constraints.__doc__ or "").split())
+    assert "Constraints: > 0, < 1." in " ".join((m.constraints.__call__.__doc__ or "").split())
 
 
 def test_descriptions_with_quotes_backslashes_and_braces_survive() -> None:
@@ -214,7 +204,7 @@ def test_descriptions_with_quotes_backslashes_and_braces_survive() -> None:
         assert text in doc
     assert "🎨 مرحبا עברית" in doc and doc.rstrip().endswith("backslash\\")
     assert (m.DescriptionsOutput.__doc__ or "").strip() == 'Output """ doc\\'
-    wrapper_doc = m.descriptions.__doc__ or ""
+    wrapper_doc = m.descriptions.__call__.__doc__ or ""
     assert 'Ends with a quote"' in wrapper_doc and '`"C:\\\\dir\\\\"`' in wrapper_doc
     for value in ('a"b', "c\\d", "{e}", '"""'):
         assert sent(m, prompt="p", choice=value) == {"prompt": "p", "choice": value}

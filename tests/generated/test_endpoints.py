@@ -1,9 +1,10 @@
 """Each of the 14 real endpoints, through its generated module.
 
 Valid inputs come from the schema's own examples; invalid ones break one rule each and must be
-rejected before any request is sent. Outputs are synthesized from the Output schema (plus
-unknown fields, which must survive). The wrapper is also called against a real local HTTP
-server, and what the server received is checked.
+rejected before any request is sent, by the call, ``submit`` and ``subscribe`` alike. Outputs are
+synthesized from the Output schema (plus unknown fields, which must survive). The endpoint
+object is also called, submitted and subscribed against a real local HTTP server, and what the
+server received is checked.
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pydantic
 import pytest
 
-from fal_typed import FalClient
+from fal_typed import Completed, FalClient, QueueHandle, Status
 from fal_typed._document import EndpointDocument, find_documents, load_document
 from fal_typed.models import ENDPOINT_IDS, get_endpoint
 
 from ..codegen._paths import SCHEMAS
+from ..codegen._signatures import METHOD_NAMES, overloads
 from ._synth import Synth
 
 DOCUMENTS = {doc.endpoint_id: doc for doc in map(load_document, find_documents([SCHEMAS]))}
@@ -45,8 +48,13 @@ class Case:
     synth: Synth
 
     @property
+    def name(self) -> str:
+        return self.module.__name__.rsplit(".", 1)[-1]
+
+    @property
     def function(self) -> Any:
-        return getattr(self.module, self.module.__name__.rsplit(".", 1)[-1])
+        """The endpoint object (``fast_sdxl``): callable, with ``submit``/``subscribe``."""
+        return getattr(self.module, self.name)
 
     def input_schema(self) -> dict[str, Any]:
         return self.synth.resolve(self.doc.input_schema)
@@ -96,11 +104,36 @@ def test_module_exports_endpoint_function_and_models(case: Case) -> None:
     endpoint = case.module.ENDPOINT
     assert endpoint is get_endpoint(case.doc.endpoint_id)
     assert endpoint.id == case.doc.endpoint_id
-    assert {"ENDPOINT", case.function.__name__} <= set(case.module.__all__)
+    assert {"ENDPOINT", case.name} <= set(case.module.__all__)
+    assert case.function.endpoint is endpoint
+    assert repr(case.function) == f"<typed endpoint {case.doc.endpoint_id!r}>"
     assert endpoint.input_model.__name__.endswith("Input")
     assert endpoint.output_model.__name__.endswith("Output")
     assert case.doc.endpoint_id in (case.module.__doc__ or "")
-    assert "Args:" in (case.function.__doc__ or "")
+    assert "Args:" in (case.function.__call__.__doc__ or "")
+    for option in ("webhook_url", "priority"):
+        assert f"{option}: " in (case.function.submit.__doc__ or "")
+    for option in ("on_enqueue", "on_status", "logs", "client_timeout"):
+        assert f"{option}: " in (case.function.subscribe.__doc__ or "")
+
+
+def test_every_method_takes_the_same_typed_keywords(case: Case) -> None:
+    """The call, submit and subscribe have one list of input keywords (names, types,
+    required or not); only their request options differ."""
+    signatures = {name: overloads(case.function, name) for name in METHOD_NAMES}
+    fields = {name: sig.keywords[: len(sig.fields)] for name, sig in signatures.items()}
+    assert fields["submit"] == fields["__call__"] == fields["subscribe"]
+    for sig in signatures.values():
+        options = sig.keywords[len(sig.fields) :]
+        assert sig.positional == options  # the model/mapping overload: the same options
+    options = {name: [o for o, _ in sig.positional] for name, sig in signatures.items()}
+    assert options["__call__"] == [
+        "client", "start_timeout", "object_lifecycle", "timeout", "extra_headers"
+    ]  # fmt: skip
+    assert options["submit"] == ["client", "webhook_url", "priority", *options["__call__"][1:]]
+    assert options["subscribe"] == [
+        "client", "on_enqueue", "on_status", "logs", "client_timeout", *options["submit"][1:]
+    ]  # fmt: skip
 
 
 def test_valid_input_from_examples_builds(case: Case) -> None:
@@ -110,9 +143,16 @@ def test_valid_input_from_examples_builds(case: Case) -> None:
 
 
 def _rejected(case: Case, arguments: dict[str, Any]) -> None:
+    """Invalid ``arguments`` are refused by the call, submit and subscribe; nothing is sent,
+    whether they are passed as a mapping or as keywords."""
     transport = Counting(case.output())
-    with pytest.raises(pydantic.ValidationError):
-        case.function(arguments, client=transport.client())
+    client = transport.client()
+    keywords = _python_arguments(case, arguments)
+    for method in (case.function, case.function.submit, case.function.subscribe):
+        with pytest.raises(pydantic.ValidationError):
+            method(arguments, client=client)
+        with pytest.raises(pydantic.ValidationError):
+            method(client=client, **keywords)
     assert transport.calls == []
 
 
@@ -194,8 +234,16 @@ def test_synthesized_output_parses_and_keeps_unknown_fields(case: Case) -> None:
 
 
 class _Server:
+    """fal's synchronous API and its queue, as far as the endpoint objects use them.
+
+    ``POST /{endpoint_id}`` answers the output, or with ``queue = True`` a submit answer
+    (request ``abc``); ``GET .../requests/abc/status`` answers COMPLETED (the status stream
+    answers 405, so the handle polls), ``GET .../requests/abc`` the output.
+    """
+
     def __init__(self, response: dict[str, Any]) -> None:
         self.response = json.dumps(response).encode()
+        self.queue = False
         self.received: list[tuple[str, str, dict[str, str], Any]] = []
         outer = self
 
@@ -205,17 +253,38 @@ class _Server:
                 outer.received.append(
                     (self.command, self.path, dict(self.headers), json.loads(body))
                 )
-                self.send_response(200)
+                if outer.queue:
+                    self._answer(200, json.dumps({"request_id": "abc"}).encode())
+                else:
+                    self._answer(200, outer.response)
+
+            def do_GET(self) -> None:
+                outer.received.append((self.command, self.path, dict(self.headers), None))
+                path = self.path.split("?")[0]
+                if path.endswith("/requests/abc/status/stream"):
+                    self._answer(405, b'{"detail": "no stream here"}')
+                elif path.endswith("/requests/abc/status"):
+                    self._answer(200, b'{"status": "COMPLETED", "metrics": {}}')
+                elif path.endswith("/requests/abc"):
+                    self._answer(200, outer.response)
+                else:
+                    self._answer(404, b'{"detail": "not found"}')
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(outer.response)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(outer.response)
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def client(self) -> FalClient:
+        return FalClient(key="secret-key", base_url=self.url, queue_url=self.url, timeout=10.0)
 
 
 @pytest.fixture
@@ -232,17 +301,17 @@ def server(case: Case) -> Iterator[_Server]:
 
 
 def _python_arguments(case: Case, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The wrapper's keyword names for JSON field names (aliases differ)."""
-    import inspect
-
-    params = inspect.signature(case.function).parameters
+    """The keyword names for JSON field names (aliases differ); unknown names stay as they are."""
+    params = overloads(case.function).fields
     fields = case.module.ENDPOINT.input_model.model_fields
     by_alias = {(f.alias or name): name for name, f in fields.items()}
     result = {}
     for json_name, value in arguments.items():
-        name = by_alias[json_name]
-        while name not in params or params[name].kind is not inspect.Parameter.KEYWORD_ONLY:
-            name += "_"
+        name = by_alias.get(json_name, json_name)
+        if json_name in by_alias:
+            while name not in params:
+                name += "_"
+                assert len(name) < 100, f"no keyword for {json_name!r}"
         result[name] = value
     return result
 
@@ -261,3 +330,100 @@ def test_wrapper_against_a_local_http_server(case: Case, server: _Server) -> Non
     assert body == arguments  # exactly what was set, nothing else
     assert headers["Authorization"] == "Key secret-key"
     assert headers["X-Test"] == "1"
+
+
+def _received_output(case: Case, result: Any) -> None:
+    assert isinstance(result, case.module.ENDPOINT.output_model)
+    assert result.model_dump(mode="json", by_alias=True, exclude_unset=True) == case.output()
+
+
+def test_submit_against_a_local_queue_server(case: Case, server: _Server) -> None:
+    server.queue = True
+    arguments = case.valid_input()
+    hook = "https://me.example/hook?user=1"
+    with server.client() as client:
+        handle = case.function.submit(
+            client=client,
+            webhook_url=hook,
+            priority="low",
+            extra_headers={"X-Test": "1"},
+            **_python_arguments(case, arguments),
+        )
+        assert isinstance(handle, QueueHandle)
+        assert (handle.request_id, handle.endpoint_id) == ("abc", case.doc.endpoint_id)
+        [(method, path, headers, body)] = server.received
+        assert (method, path) == (
+            "POST",
+            f"/{case.doc.endpoint_id}?fal_webhook=" + quote(hook, safe=""),
+        )
+        assert body == arguments  # exactly what was set, nothing else
+        assert headers["X-Fal-Queue-Priority"] == "low"
+        assert headers["Authorization"] == "Key secret-key"
+        assert headers["X-Test"] == "1"
+        assert headers["Content-Type"] == "application/json"
+        _received_output(case, handle.result())
+        # Resumed from the stored id: the same typed result, nothing submitted again.
+        _received_output(case, case.function.get_handle("abc", client=client).result())
+    assert [r[0] for r in server.received].count("POST") == 1
+
+
+def test_submit_with_an_input_mapping_and_no_options(case: Case, server: _Server) -> None:
+    server.queue = True
+    arguments = case.valid_input()
+    with server.client() as client:
+        handle = case.function.submit(arguments, client=client)
+    [(method, path, headers, body)] = server.received
+    assert (method, path, body) == ("POST", f"/{case.doc.endpoint_id}", arguments)
+    assert "X-Fal-Queue-Priority" not in headers
+    assert handle.request_id == "abc"
+
+
+def test_subscribe_against_a_local_queue_server(case: Case, server: _Server) -> None:
+    server.queue = True
+    arguments = case.valid_input()
+    enqueued: list[str] = []
+    statuses: list[Status] = []
+    with server.client() as client:
+        result = case.function.subscribe(
+            client=client,
+            on_enqueue=enqueued.append,
+            on_status=statuses.append,
+            client_timeout=30,
+            **_python_arguments(case, arguments),
+        )
+    _received_output(case, result)
+    assert enqueued == ["abc"]
+    assert statuses and isinstance(statuses[-1], Completed)
+    posts = [r for r in server.received if r[0] == "POST"]
+    assert [(p[1], p[3]) for p in posts] == [(f"/{case.doc.endpoint_id}", arguments)]
+
+
+def test_parse_webhook_gives_the_typed_output(case: Case) -> None:
+    body = json.dumps({"request_id": "abc", "status": "OK", "payload": case.output()})
+    for raw in (body, body.encode(), json.loads(body)):
+        event = case.function.parse_webhook(raw)
+        assert (event.request_id, event.ok) == ("abc", True)
+        _received_output(case, event.payload)
+
+
+def test_get_handle_sends_nothing_until_used(case: Case) -> None:
+    transport = Counting(case.output())
+    handle = case.function.get_handle("abc", client=transport.client())
+    assert (handle.request_id, handle.endpoint_id) == ("abc", case.doc.endpoint_id)
+    assert transport.calls == []
+
+
+def test_request_options_of_other_methods_and_both_input_forms_are_refused(case: Case) -> None:
+    transport = Counting(case.output())
+    client = transport.client()
+    arguments = case.valid_input()
+    keywords = _python_arguments(case, arguments)
+    with pytest.raises(TypeError, match="webhook_url"):
+        case.function(client=client, webhook_url="https://me.example/hook", **keywords)
+    with pytest.raises(TypeError, match="on_status"):
+        case.function.submit(client=client, on_status=print, **keywords)
+    if keywords:
+        for method in (case.function, case.function.submit, case.function.subscribe):
+            with pytest.raises(TypeError, match="not both"):
+                method(arguments, client=client, **keywords)
+    assert transport.calls == []

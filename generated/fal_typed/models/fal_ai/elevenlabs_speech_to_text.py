@@ -5,19 +5,20 @@ ElevenLabs Speech to Text.
 
 Generate text from speech using ElevenLabs advanced speech-to-text model.
 
-Call it with ``elevenlabs_speech_to_text(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``elevenlabs_speech_to_text(...)``, or go through fal's queue with ``elevenlabs_speech_to_text.submit(...)``
+or ``elevenlabs_speech_to_text.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any, overload
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, overload
 
 import httpx
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -95,98 +96,218 @@ ENDPOINT: Endpoint[ElevenlabsSpeechToTextInput, ElevenlabsSpeechToTextOutput] = 
 """The ``fal-ai/elevenlabs/speech-to-text`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def elevenlabs_speech_to_text(
-    input: ElevenlabsSpeechToTextInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> ElevenlabsSpeechToTextOutput: ...
-
-
-@overload
-def elevenlabs_speech_to_text(
-    *,
-    audio_url: str,
-    language_code: str | NotGiven | None = NOT_GIVEN,
-    tag_audio_events: bool | NotGiven = NOT_GIVEN,
-    diarize: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> ElevenlabsSpeechToTextOutput: ...
-
-
-def elevenlabs_speech_to_text(
-    input: ElevenlabsSpeechToTextInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    audio_url: str | NotGiven = NOT_GIVEN,
-    language_code: str | NotGiven | None = NOT_GIVEN,
-    tag_audio_events: bool | NotGiven = NOT_GIVEN,
-    diarize: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> ElevenlabsSpeechToTextOutput:
-    """Call ``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text) and return its output.
-
-    Generate text from speech using ElevenLabs advanced speech-to-text model.
-
-    Pass either a ready ``ElevenlabsSpeechToTextInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        audio_url: URL of the audio file to transcribe
-            Required.
-        language_code: Language code of the audio
-        tag_audio_events: Tag audio events like laughter, applause, etc.
-            Default: `true`.
-        diarize: Whether to annotate who is speaking
-            Default: `true`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``ElevenlabsSpeechToTextOutput``.
-
-    Example::
-
-        result = elevenlabs_speech_to_text(audio_url="<audio_url>")
+class _ElevenlabsSpeechToText(
+    TypedEndpoint[ElevenlabsSpeechToTextInput, ElevenlabsSpeechToTextOutput]
+):
+    """``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text):
+    ``elevenlabs_speech_to_text(...)`` runs it; ``elevenlabs_speech_to_text.submit(...)`` and
+    ``elevenlabs_speech_to_text.subscribe(...)`` go through fal's queue, with the same keywords.
+    ``get_handle`` resumes a queued request, ``parse_webhook`` reads a webhook's body,
+    ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if audio_url is not NOT_GIVEN:
-        arguments["audio_url"] = audio_url
-    if language_code is not NOT_GIVEN:
-        arguments["language_code"] = language_code
-    if tag_audio_events is not NOT_GIVEN:
-        arguments["tag_audio_events"] = tag_audio_events
-    if diarize is not NOT_GIVEN:
-        arguments["diarize"] = diarize
-    if input is not None and arguments:
-        raise TypeError(
-            "elevenlabs_speech_to_text() takes an input model or keyword arguments, not both"
-        )
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ElevenlabsSpeechToTextOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        audio_url: str,
+        language_code: str | NotGiven | None = NOT_GIVEN,
+        tag_audio_events: bool | NotGiven = NOT_GIVEN,
+        diarize: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ElevenlabsSpeechToTextOutput: ...
+
+    def __call__(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> ElevenlabsSpeechToTextOutput:
+        """Run ``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text) and return its output.
+
+        Generate text from speech using ElevenLabs advanced speech-to-text model.
+
+        Pass either a ready ``ElevenlabsSpeechToTextInput`` (or a mapping of JSON names) as the
+        only positional argument, or the fields as keyword arguments: only the arguments given
+        are sent. The input is validated before any request is made
+        (``pydantic.ValidationError``). The output comes back in the same HTTP request;
+        ``elevenlabs_speech_to_text.submit`` and ``elevenlabs_speech_to_text.subscribe`` go
+        through fal's queue instead.
+
+        Args:
+            audio_url: URL of the audio file to transcribe
+                Required.
+            language_code: Language code of the audio
+            tag_audio_events: Tag audio events like laughter, applause, etc.
+                Default: `true`.
+            diarize: Whether to annotate who is speaking
+                Default: `true`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``ElevenlabsSpeechToTextOutput``.
+
+        Example::
+
+            result = elevenlabs_speech_to_text(audio_url="<audio_url>")
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[ElevenlabsSpeechToTextOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        audio_url: str,
+        language_code: str | NotGiven | None = NOT_GIVEN,
+        tag_audio_events: bool | NotGiven = NOT_GIVEN,
+        diarize: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[ElevenlabsSpeechToTextOutput]: ...
+
+    def submit(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> QueueHandle[ElevenlabsSpeechToTextOutput]:
+        """Put a ``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``elevenlabs_speech_to_text(...)`` (see its
+        Args); the input is validated before anything is sent, and a sent submit is never
+        repeated. ``handle.result()`` waits for the ``ElevenlabsSpeechToTextOutput``; keep
+        ``handle.request_id`` to resume later with
+        ``elevenlabs_speech_to_text.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``elevenlabs_speech_to_text.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = elevenlabs_speech_to_text.submit(audio_url="<audio_url>")
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ElevenlabsSpeechToTextOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        audio_url: str,
+        language_code: str | NotGiven | None = NOT_GIVEN,
+        tag_audio_events: bool | NotGiven = NOT_GIVEN,
+        diarize: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ElevenlabsSpeechToTextOutput: ...
+
+    def subscribe(
+        self,
+        input: ElevenlabsSpeechToTextInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> ElevenlabsSpeechToTextOutput:
+        """Put a ``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``elevenlabs_speech_to_text(...)`` (see its
+        Args), and those of ``elevenlabs_speech_to_text.submit``; the input is validated before
+        anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``ElevenlabsSpeechToTextOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+elevenlabs_speech_to_text = _ElevenlabsSpeechToText(ENDPOINT)
+"""The typed ``fal-ai/elevenlabs/speech-to-text`` (ElevenLabs Speech to Text) endpoint:
+``elevenlabs_speech_to_text(...)``, ``elevenlabs_speech_to_text.submit(...)``,
+``elevenlabs_speech_to_text.subscribe(...)``.
+"""

@@ -5,20 +5,21 @@ Upscale Images.
 
 Upscale images by a given factor.
 
-Call it with ``esrgan(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``esrgan(...)``, or go through fal's queue with ``esrgan.submit(...)``
+or ``esrgan.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -105,128 +106,240 @@ ENDPOINT: Endpoint[EsrganInput, EsrganOutput] = Endpoint("fal-ai/esrgan", Esrgan
 """The ``fal-ai/esrgan`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def esrgan(
-    input: EsrganInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> EsrganOutput: ...
-
-
-@overload
-def esrgan(
-    *,
-    image_url: str,
-    scale: float | NotGiven = NOT_GIVEN,
-    tile: int | NotGiven = NOT_GIVEN,
-    face: bool | NotGiven = NOT_GIVEN,
-    model: Literal[
-        "RealESRGAN_x4plus",
-        "RealESRGAN_x2plus",
-        "RealESRGAN_x4plus_anime_6B",
-        "RealESRGAN_x4_v3",
-        "RealESRGAN_x4_wdn_v3",
-        "RealESRGAN_x4_anime_v3",
-    ]
-    | NotGiven = NOT_GIVEN,
-    output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> EsrganOutput: ...
-
-
-def esrgan(
-    input: EsrganInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    image_url: str | NotGiven = NOT_GIVEN,
-    scale: float | NotGiven = NOT_GIVEN,
-    tile: int | NotGiven = NOT_GIVEN,
-    face: bool | NotGiven = NOT_GIVEN,
-    model: Literal[
-        "RealESRGAN_x4plus",
-        "RealESRGAN_x2plus",
-        "RealESRGAN_x4plus_anime_6B",
-        "RealESRGAN_x4_v3",
-        "RealESRGAN_x4_wdn_v3",
-        "RealESRGAN_x4_anime_v3",
-    ]
-    | NotGiven = NOT_GIVEN,
-    output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> EsrganOutput:
-    """Call ``fal-ai/esrgan`` (Upscale Images) and return its output.
-
-    Upscale images by a given factor.
-
-    Pass either a ready ``EsrganInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        image_url: Url to input image
-            Required.
-        scale: Rescaling factor
-            Default: `2`. Constraints: >= 1, <= 8.
-        tile: Tile size. Default is 0, that is no tile. When encountering the out-of-GPU-memory
-            issue, please specify it, e.g., 400 or 200
-            Default: `0`.
-        face: Upscaling a face
-            Default: `false`.
-        model: Model to use for upscaling
-            Default: `"RealESRGAN_x4plus"`. Allowed values: `"RealESRGAN_x4plus"`,
-            `"RealESRGAN_x2plus"`, `"RealESRGAN_x4plus_anime_6B"`, `"RealESRGAN_x4_v3"`,
-            `"RealESRGAN_x4_wdn_v3"`, `"RealESRGAN_x4_anime_v3"`.
-        output_format: Output image format (png or jpeg)
-            Default: `"png"`. Allowed values: `"png"`, `"jpeg"`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``EsrganOutput``.
-
-    Example::
-
-        result = esrgan(image_url="<image_url>")
+class _Esrgan(TypedEndpoint[EsrganInput, EsrganOutput]):
+    """``fal-ai/esrgan`` (Upscale Images): ``esrgan(...)`` runs it; ``esrgan.submit(...)`` and
+    ``esrgan.subscribe(...)`` go through fal's queue, with the same keywords. ``get_handle``
+    resumes a queued request, ``parse_webhook`` reads a webhook's body, ``endpoint`` is
+    ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if image_url is not NOT_GIVEN:
-        arguments["image_url"] = image_url
-    if scale is not NOT_GIVEN:
-        arguments["scale"] = scale
-    if tile is not NOT_GIVEN:
-        arguments["tile"] = tile
-    if face is not NOT_GIVEN:
-        arguments["face"] = face
-    if model is not NOT_GIVEN:
-        arguments["model"] = model
-    if output_format is not NOT_GIVEN:
-        arguments["output_format"] = output_format
-    if input is not None and arguments:
-        raise TypeError("esrgan() takes an input model or keyword arguments, not both")
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: EsrganInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> EsrganOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        image_url: str,
+        scale: float | NotGiven = NOT_GIVEN,
+        tile: int | NotGiven = NOT_GIVEN,
+        face: bool | NotGiven = NOT_GIVEN,
+        model: Literal[
+            "RealESRGAN_x4plus",
+            "RealESRGAN_x2plus",
+            "RealESRGAN_x4plus_anime_6B",
+            "RealESRGAN_x4_v3",
+            "RealESRGAN_x4_wdn_v3",
+            "RealESRGAN_x4_anime_v3",
+        ]
+        | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> EsrganOutput: ...
+
+    def __call__(
+        self, input: EsrganInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> EsrganOutput:
+        """Run ``fal-ai/esrgan`` (Upscale Images) and return its output.
+
+        Upscale images by a given factor.
+
+        Pass either a ready ``EsrganInput`` (or a mapping of JSON names) as the only positional
+        argument, or the fields as keyword arguments: only the arguments given are sent. The
+        input is validated before any request is made (``pydantic.ValidationError``). The output
+        comes back in the same HTTP request; ``esrgan.submit`` and ``esrgan.subscribe`` go
+        through fal's queue instead.
+
+        Args:
+            image_url: Url to input image
+                Required.
+            scale: Rescaling factor
+                Default: `2`. Constraints: >= 1, <= 8.
+            tile: Tile size. Default is 0, that is no tile. When encountering the
+                out-of-GPU-memory issue, please specify it, e.g., 400 or 200
+                Default: `0`.
+            face: Upscaling a face
+                Default: `false`.
+            model: Model to use for upscaling
+                Default: `"RealESRGAN_x4plus"`. Allowed values: `"RealESRGAN_x4plus"`,
+                `"RealESRGAN_x2plus"`, `"RealESRGAN_x4plus_anime_6B"`, `"RealESRGAN_x4_v3"`,
+                `"RealESRGAN_x4_wdn_v3"`, `"RealESRGAN_x4_anime_v3"`.
+            output_format: Output image format (png or jpeg)
+                Default: `"png"`. Allowed values: `"png"`, `"jpeg"`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``EsrganOutput``.
+
+        Example::
+
+            result = esrgan(image_url="<image_url>")
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: EsrganInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[EsrganOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        image_url: str,
+        scale: float | NotGiven = NOT_GIVEN,
+        tile: int | NotGiven = NOT_GIVEN,
+        face: bool | NotGiven = NOT_GIVEN,
+        model: Literal[
+            "RealESRGAN_x4plus",
+            "RealESRGAN_x2plus",
+            "RealESRGAN_x4plus_anime_6B",
+            "RealESRGAN_x4_v3",
+            "RealESRGAN_x4_wdn_v3",
+            "RealESRGAN_x4_anime_v3",
+        ]
+        | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[EsrganOutput]: ...
+
+    def submit(
+        self, input: EsrganInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[EsrganOutput]:
+        """Put a ``fal-ai/esrgan`` (Upscale Images) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``esrgan(...)`` (see its Args); the input is
+        validated before anything is sent, and a sent submit is never repeated.
+        ``handle.result()`` waits for the ``EsrganOutput``; keep ``handle.request_id`` to resume
+        later with ``esrgan.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``esrgan.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = esrgan.submit(image_url="<image_url>")
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: EsrganInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> EsrganOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        image_url: str,
+        scale: float | NotGiven = NOT_GIVEN,
+        tile: int | NotGiven = NOT_GIVEN,
+        face: bool | NotGiven = NOT_GIVEN,
+        model: Literal[
+            "RealESRGAN_x4plus",
+            "RealESRGAN_x2plus",
+            "RealESRGAN_x4plus_anime_6B",
+            "RealESRGAN_x4_v3",
+            "RealESRGAN_x4_wdn_v3",
+            "RealESRGAN_x4_anime_v3",
+        ]
+        | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> EsrganOutput: ...
+
+    def subscribe(
+        self, input: EsrganInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> EsrganOutput:
+        """Put a ``fal-ai/esrgan`` (Upscale Images) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``esrgan(...)`` (see its Args), and those of
+        ``esrgan.submit``; the input is validated before anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``EsrganOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+esrgan = _Esrgan(ENDPOINT)
+"""The typed ``fal-ai/esrgan`` (Upscale Images) endpoint: ``esrgan(...)``,
+``esrgan.submit(...)``, ``esrgan.subscribe(...)``.
+"""

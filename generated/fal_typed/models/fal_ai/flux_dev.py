@@ -6,20 +6,21 @@ FLUX.1 [dev].
 FLUX.1 [dev] is a 12 billion parameter flow transformer that generates high-quality images
 from text. It is suitable for personal and commercial use.
 
-Call it with ``flux_dev(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``flux_dev(...)``, or go through fal's queue with ``flux_dev.submit(...)``
+or ``flux_dev.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -137,145 +138,264 @@ ENDPOINT: Endpoint[FluxDevInput, FluxDevOutput] = Endpoint(
 """The ``fal-ai/flux/dev`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def flux_dev(
-    input: FluxDevInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> FluxDevOutput: ...
-
-
-@overload
-def flux_dev(
-    *,
-    prompt: str,
-    image_size: ImageSize
-    | Literal[
-        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
-    ]
-    | NotGiven = NOT_GIVEN,
-    num_inference_steps: int | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    guidance_scale: float | NotGiven = NOT_GIVEN,
-    sync_mode: bool | NotGiven = NOT_GIVEN,
-    num_images: int | NotGiven = NOT_GIVEN,
-    enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
-    acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> FluxDevOutput: ...
-
-
-def flux_dev(
-    input: FluxDevInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    prompt: str | NotGiven = NOT_GIVEN,
-    image_size: ImageSize
-    | Literal[
-        "square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"
-    ]
-    | NotGiven = NOT_GIVEN,
-    num_inference_steps: int | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    guidance_scale: float | NotGiven = NOT_GIVEN,
-    sync_mode: bool | NotGiven = NOT_GIVEN,
-    num_images: int | NotGiven = NOT_GIVEN,
-    enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
-    acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> FluxDevOutput:
-    """Call ``fal-ai/flux/dev`` (FLUX.1 [dev]) and return its output.
-
-    FLUX.1 [dev] is a 12 billion parameter flow transformer that generates high-quality images
-    from text. It is suitable for personal and commercial use.
-
-    Pass either a ready ``FluxDevInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        prompt: The prompt to generate an image from.
-            Required.
-        image_size: The size of the generated image.
-            Default: `"landscape_4_3"`. Allowed values: `"square_hd"`, `"square"`,
-            `"portrait_4_3"`, `"portrait_16_9"`, `"landscape_4_3"`, `"landscape_16_9"`.
-        num_inference_steps: The number of inference steps to perform.
-            Default: `28`. Constraints: >= 1, <= 50.
-        seed: The same seed and the same prompt given to the same version of the model
-            will output the same image every time.
-        guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
-            the model to stick to your prompt when looking for a related image to show you.
-            Default: `3.5`. Constraints: >= 1, <= 20.
-        sync_mode: If `True`, the media will be returned as a data URI and the output data won't be
-            available in the request history.
-            Default: `false`.
-        num_images: The number of images to generate.
-            Default: `1`. Constraints: >= 1, <= 4.
-        enable_safety_checker: If set to true, the safety checker will be enabled.
-            Default: `true`.
-        output_format: The format of the generated image.
-            Default: `"jpeg"`. Allowed values: `"jpeg"`, `"png"`.
-        acceleration: The speed of the generation. The higher the speed, the faster the generation.
-            Default: `"none"`. Allowed values: `"none"`, `"regular"`, `"high"`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``FluxDevOutput``.
-
-    Example::
-
-        result = flux_dev(prompt="<prompt>")
+class _FluxDev(TypedEndpoint[FluxDevInput, FluxDevOutput]):
+    """``fal-ai/flux/dev`` (FLUX.1 [dev]): ``flux_dev(...)`` runs it; ``flux_dev.submit(...)`` and
+    ``flux_dev.subscribe(...)`` go through fal's queue, with the same keywords. ``get_handle``
+    resumes a queued request, ``parse_webhook`` reads a webhook's body, ``endpoint`` is
+    ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if prompt is not NOT_GIVEN:
-        arguments["prompt"] = prompt
-    if image_size is not NOT_GIVEN:
-        arguments["image_size"] = image_size
-    if num_inference_steps is not NOT_GIVEN:
-        arguments["num_inference_steps"] = num_inference_steps
-    if seed is not NOT_GIVEN:
-        arguments["seed"] = seed
-    if guidance_scale is not NOT_GIVEN:
-        arguments["guidance_scale"] = guidance_scale
-    if sync_mode is not NOT_GIVEN:
-        arguments["sync_mode"] = sync_mode
-    if num_images is not NOT_GIVEN:
-        arguments["num_images"] = num_images
-    if enable_safety_checker is not NOT_GIVEN:
-        arguments["enable_safety_checker"] = enable_safety_checker
-    if output_format is not NOT_GIVEN:
-        arguments["output_format"] = output_format
-    if acceleration is not NOT_GIVEN:
-        arguments["acceleration"] = acceleration
-    if input is not None and arguments:
-        raise TypeError("flux_dev() takes an input model or keyword arguments, not both")
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: FluxDevInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> FluxDevOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_size: ImageSize
+        | Literal[
+            "square_hd",
+            "square",
+            "portrait_4_3",
+            "portrait_16_9",
+            "landscape_4_3",
+            "landscape_16_9",
+        ]
+        | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> FluxDevOutput: ...
+
+    def __call__(
+        self, input: FluxDevInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> FluxDevOutput:
+        """Run ``fal-ai/flux/dev`` (FLUX.1 [dev]) and return its output.
+
+        FLUX.1 [dev] is a 12 billion parameter flow transformer that generates high-quality
+        images from text. It is suitable for personal and commercial use.
+
+        Pass either a ready ``FluxDevInput`` (or a mapping of JSON names) as the only positional
+        argument, or the fields as keyword arguments: only the arguments given are sent. The
+        input is validated before any request is made (``pydantic.ValidationError``). The output
+        comes back in the same HTTP request; ``flux_dev.submit`` and ``flux_dev.subscribe`` go
+        through fal's queue instead.
+
+        Args:
+            prompt: The prompt to generate an image from.
+                Required.
+            image_size: The size of the generated image.
+                Default: `"landscape_4_3"`. Allowed values: `"square_hd"`, `"square"`,
+                `"portrait_4_3"`, `"portrait_16_9"`, `"landscape_4_3"`, `"landscape_16_9"`.
+            num_inference_steps: The number of inference steps to perform.
+                Default: `28`. Constraints: >= 1, <= 50.
+            seed: The same seed and the same prompt given to the same version of the model
+                will output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt when looking for a related image to show you.
+                Default: `3.5`. Constraints: >= 1, <= 20.
+            sync_mode: If `True`, the media will be returned as a data URI and the output data won't be
+                available in the request history.
+                Default: `false`.
+            num_images: The number of images to generate.
+                Default: `1`. Constraints: >= 1, <= 4.
+            enable_safety_checker: If set to true, the safety checker will be enabled.
+                Default: `true`.
+            output_format: The format of the generated image.
+                Default: `"jpeg"`. Allowed values: `"jpeg"`, `"png"`.
+            acceleration: The speed of the generation. The higher the speed, the faster the generation.
+                Default: `"none"`. Allowed values: `"none"`, `"regular"`, `"high"`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``FluxDevOutput``.
+
+        Example::
+
+            result = flux_dev(prompt="<prompt>")
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: FluxDevInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[FluxDevOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_size: ImageSize
+        | Literal[
+            "square_hd",
+            "square",
+            "portrait_4_3",
+            "portrait_16_9",
+            "landscape_4_3",
+            "landscape_16_9",
+        ]
+        | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[FluxDevOutput]: ...
+
+    def submit(
+        self, input: FluxDevInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[FluxDevOutput]:
+        """Put a ``fal-ai/flux/dev`` (FLUX.1 [dev]) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``flux_dev(...)`` (see its Args); the input
+        is validated before anything is sent, and a sent submit is never repeated.
+        ``handle.result()`` waits for the ``FluxDevOutput``; keep ``handle.request_id`` to
+        resume later with ``flux_dev.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``flux_dev.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = flux_dev.submit(prompt="<prompt>")
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: FluxDevInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> FluxDevOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_size: ImageSize
+        | Literal[
+            "square_hd",
+            "square",
+            "portrait_4_3",
+            "portrait_16_9",
+            "landscape_4_3",
+            "landscape_16_9",
+        ]
+        | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> FluxDevOutput: ...
+
+    def subscribe(
+        self, input: FluxDevInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> FluxDevOutput:
+        """Put a ``fal-ai/flux/dev`` (FLUX.1 [dev]) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``flux_dev(...)`` (see its Args), and those
+        of ``flux_dev.submit``; the input is validated before anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``FluxDevOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+flux_dev = _FluxDev(ENDPOINT)
+"""The typed ``fal-ai/flux/dev`` (FLUX.1 [dev]) endpoint: ``flux_dev(...)``,
+``flux_dev.submit(...)``, ``flux_dev.subscribe(...)``.
+"""

@@ -6,20 +6,21 @@ Hyper3D - Rodin V2.5 - Image to 3D.
 Rodin V2.5 by Hyper3D generates realistic and production ready 3D models from text or
 images.
 
-Call it with ``hyper3d_rodin_v2_5(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``hyper3d_rodin_v2_5(...)``, or go through fal's queue with ``hyper3d_rodin_v2_5.submit(...)``
+or ``hyper3d_rodin_v2_5.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, NotNull, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, NotNull, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -229,258 +230,381 @@ ENDPOINT: Endpoint[Hyper3dRodinV25Input, Hyper3dRodinV25Output] = Endpoint(
 """The ``fal-ai/hyper3d/rodin/v2.5`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def hyper3d_rodin_v2_5(
-    input: Hyper3dRodinV25Input | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> Hyper3dRodinV25Output: ...
-
-
-@overload
-def hyper3d_rodin_v2_5(
-    *,
-    prompt: str | NotGiven = NOT_GIVEN,
-    image_urls: list[str] | NotGiven = NOT_GIVEN,
-    tier: Literal[
-        "Gen-2.5-Minimum",
-        "Gen-2.5-Extreme-Low",
-        "Gen-2.5-Low",
-        "Gen-2.5-Medium",
-        "Gen-2.5-High",
-        "Gen-2.5-Extreme-High",
-    ]
-    | NotGiven = NOT_GIVEN,
-    use_original_alpha: bool | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    geometry_file_format: Literal["glb", "usdz", "fbx", "obj", "stl"] | NotGiven = NOT_GIVEN,
-    material: Literal["PBR", "Shaded", "All", "None"] | NotGiven = NOT_GIVEN,
-    quality_mesh_option: Literal[
-        "Auto",
-        "4K Quad",
-        "8K Quad",
-        "18K Quad",
-        "50K Quad",
-        "100K Quad",
-        "200K Quad",
-        "2K Triangle",
-        "20K Triangle",
-        "50K Triangle",
-        "150K Triangle",
-        "500K Triangle",
-        "1M Triangle",
-        "2M Triangle",
-    ]
-    | NotGiven = NOT_GIVEN,
-    texture_mode: Literal["legacy", "extreme-low", "low", "medium", "high"]
-    | NotGiven
-    | None = NOT_GIVEN,
-    enable_creative_mode: bool | NotGiven = NOT_GIVEN,
-    hd_texture: bool | NotGiven = NOT_GIVEN,
-    texture_delight: bool | NotGiven = NOT_GIVEN,
-    is_micro: bool | NotGiven = NOT_GIVEN,
-    TAPose: bool | NotGiven = NOT_GIVEN,
-    bbox_condition: RodinGen25BbboxField | NotGiven | None = NOT_GIVEN,
-    addons: RodinGen25Addons | NotGiven | None = NOT_GIVEN,
-    preview_render: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> Hyper3dRodinV25Output: ...
-
-
-def hyper3d_rodin_v2_5(
-    input: Hyper3dRodinV25Input | Mapping[str, Any] | None = None,
-    /,
-    *,
-    prompt: str | NotGiven = NOT_GIVEN,
-    image_urls: list[str] | NotGiven = NOT_GIVEN,
-    tier: Literal[
-        "Gen-2.5-Minimum",
-        "Gen-2.5-Extreme-Low",
-        "Gen-2.5-Low",
-        "Gen-2.5-Medium",
-        "Gen-2.5-High",
-        "Gen-2.5-Extreme-High",
-    ]
-    | NotGiven = NOT_GIVEN,
-    use_original_alpha: bool | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    geometry_file_format: Literal["glb", "usdz", "fbx", "obj", "stl"] | NotGiven = NOT_GIVEN,
-    material: Literal["PBR", "Shaded", "All", "None"] | NotGiven = NOT_GIVEN,
-    quality_mesh_option: Literal[
-        "Auto",
-        "4K Quad",
-        "8K Quad",
-        "18K Quad",
-        "50K Quad",
-        "100K Quad",
-        "200K Quad",
-        "2K Triangle",
-        "20K Triangle",
-        "50K Triangle",
-        "150K Triangle",
-        "500K Triangle",
-        "1M Triangle",
-        "2M Triangle",
-    ]
-    | NotGiven = NOT_GIVEN,
-    texture_mode: Literal["legacy", "extreme-low", "low", "medium", "high"]
-    | NotGiven
-    | None = NOT_GIVEN,
-    enable_creative_mode: bool | NotGiven = NOT_GIVEN,
-    hd_texture: bool | NotGiven = NOT_GIVEN,
-    texture_delight: bool | NotGiven = NOT_GIVEN,
-    is_micro: bool | NotGiven = NOT_GIVEN,
-    TAPose: bool | NotGiven = NOT_GIVEN,
-    bbox_condition: RodinGen25BbboxField | NotGiven | None = NOT_GIVEN,
-    addons: RodinGen25Addons | NotGiven | None = NOT_GIVEN,
-    preview_render: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> Hyper3dRodinV25Output:
-    """Call ``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D) and return its output.
-
-    Rodin V2.5 by Hyper3D generates realistic and production ready 3D models from text or
-    images.
-
-    Pass either a ready ``Hyper3dRodinV25Input`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        prompt: A textual prompt to guide model generation. Optional for Image-to-3D mode - if
-            empty, the model auto-generates a prompt from the images.
-            Default: `""`. Constraints: at most 1024 characters.
-        image_urls: URL of images to use while generating the 3D model. Required for Image-to-3D mode.
-            Up to 5 images allowed.
-            Constraints: at least 1 items, at most 5 items.
-        tier: Generation tier. Higher tiers produce more detailed meshes but cost more.
-            Extreme-High enables the highest-detail mode and bills at double the base rate. See
-            more info in the
-            [documentation](https://developer.hyper3d.ai/api-specification/rodin-gen2.5#use-gen-2.5-generation-with-following-gen-2.5-tiers).
-            Selecting Gen-2.5-Minimum will automatically configure to a minimum mode, where 50K
-            Triangle is selected, taking priority over quality_mesh_option.
-            Default: `"Gen-2.5-High"`. Allowed values: `"Gen-2.5-Minimum"`,
-            `"Gen-2.5-Extreme-Low"`, `"Gen-2.5-Low"`, `"Gen-2.5-Medium"`, `"Gen-2.5-High"`,
-            `"Gen-2.5-Extreme-High"`.
-        use_original_alpha: When enabled, preserves the transparency channel from input images during 3D
-            generation.
-            Default: `false`.
-        seed: Seed value for randomization, ranging from 0 to 65535. Optional.
-            Constraints: >= 0, <= 65535.
-        geometry_file_format: Format of the geometry file. Possible values: glb, usdz, fbx, obj, stl. Default is
-            glb.
-            Default: `"glb"`. Allowed values: `"glb"`, `"usdz"`, `"fbx"`, `"obj"`, `"stl"`.
-        material: Material type. PBR: physically-based materials with realistic lighting. Shaded:
-            baked lighting with no PBR maps. All: both PBR and Shaded variants. None: geometry
-            only with no textures.
-            Default: `"All"`. Allowed values: `"PBR"`, `"Shaded"`, `"All"`, `"None"`.
-        quality_mesh_option: Combined quality and mesh type selection. Quad = smooth surfaces, Triangle =
-            detailed geometry. Maps to `mesh_mode` (Quad/Raw) and `quality_override` (face
-            count) on the Hyper3D API. Valid face counts depend on the selected tier. Up to 1M
-            Triangle is supported for tiers Extreme-Low, Low, and Medium. Up to 2M Triangle (as
-            low as 20K Triangle) is supported for tiers High and Extreme-High. Auto option will
-            choose the advised options for each tier:
-            1. Gen-2.5-Minimum: 50K Triangle
-            2. Gen-2.5-Extreme-Low: 50K Triangle
-            3. Gen-2.5-Low: 50K Triangle
-            4. Gen-2.5-Medium: 500K Triangle
-            5. Gen-2.5-High: 500K Triangle
-            Gen-2.5-Extreme-High: 1M Triangle.
-            Default: `"Auto"`. Allowed values: `"Auto"`, `"4K Quad"`, `"8K Quad"`, `"18K Quad"`,
-            `"50K Quad"`, `"100K Quad"`, `"200K Quad"`, `"2K Triangle"`, `"20K Triangle"`, `"50K
-            Triangle"`, `"150K Triangle"`, `"500K Triangle"`, `"1M Triangle"`, `"2M Triangle"`.
-        texture_mode: Texture generation quality. When unset, the API picks a default appropriate for the
-            tier.
-            Allowed values: `"legacy"`, `"extreme-low"`, `"low"`, `"medium"`, `"high"`.
-        enable_creative_mode: If enabled, the generation will have enhanced generative robustness while ensuring
-            output consistency. This corresponds to `geometry_instruct_mode` being equal to
-            `creative` on the Hyper3D API.
-            Default: `false`.
-        hd_texture: Enables enhanced texture post-processing for higher visual fidelity.
-            Default: `false`.
-        texture_delight: Removes baked lighting/highlights from the generated textures.
-            Default: `false`.
-        is_micro: Generate finer micro-scale geometric detail. Only effective with
-            `tier="Gen-2.5-Extreme-High"`.
-            Default: `false`.
-        TAPose: Generate characters in T-pose or A-pose format, making them easier to rig and
-            animate in 3D software.
-            Default: `false`.
-        bbox_condition: This is a controlnet that controls the maximum sized of the generated model.
-        addons: Optional add-ons. Single values are accepted as a shorthand for a list with one
-            item.
-        preview_render: Generate a preview render image of the 3D model along with the model files.
-            Default: `false`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``Hyper3dRodinV25Output``.
-
-    Example::
-
-        result = hyper3d_rodin_v2_5()
+class _Hyper3dRodinV25(TypedEndpoint[Hyper3dRodinV25Input, Hyper3dRodinV25Output]):
+    """``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D):
+    ``hyper3d_rodin_v2_5(...)`` runs it; ``hyper3d_rodin_v2_5.submit(...)`` and
+    ``hyper3d_rodin_v2_5.subscribe(...)`` go through fal's queue, with the same keywords.
+    ``get_handle`` resumes a queued request, ``parse_webhook`` reads a webhook's body,
+    ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if prompt is not NOT_GIVEN:
-        arguments["prompt"] = prompt
-    if image_urls is not NOT_GIVEN:
-        arguments["image_urls"] = image_urls
-    if tier is not NOT_GIVEN:
-        arguments["tier"] = tier
-    if use_original_alpha is not NOT_GIVEN:
-        arguments["use_original_alpha"] = use_original_alpha
-    if seed is not NOT_GIVEN:
-        arguments["seed"] = seed
-    if geometry_file_format is not NOT_GIVEN:
-        arguments["geometry_file_format"] = geometry_file_format
-    if material is not NOT_GIVEN:
-        arguments["material"] = material
-    if quality_mesh_option is not NOT_GIVEN:
-        arguments["quality_mesh_option"] = quality_mesh_option
-    if texture_mode is not NOT_GIVEN:
-        arguments["texture_mode"] = texture_mode
-    if enable_creative_mode is not NOT_GIVEN:
-        arguments["enable_creative_mode"] = enable_creative_mode
-    if hd_texture is not NOT_GIVEN:
-        arguments["hd_texture"] = hd_texture
-    if texture_delight is not NOT_GIVEN:
-        arguments["texture_delight"] = texture_delight
-    if is_micro is not NOT_GIVEN:
-        arguments["is_micro"] = is_micro
-    if TAPose is not NOT_GIVEN:
-        arguments["TAPose"] = TAPose
-    if bbox_condition is not NOT_GIVEN:
-        arguments["bbox_condition"] = bbox_condition
-    if addons is not NOT_GIVEN:
-        arguments["addons"] = addons
-    if preview_render is not NOT_GIVEN:
-        arguments["preview_render"] = preview_render
-    if input is not None and arguments:
-        raise TypeError("hyper3d_rodin_v2_5() takes an input model or keyword arguments, not both")
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: Hyper3dRodinV25Input | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Hyper3dRodinV25Output: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        tier: Literal[
+            "Gen-2.5-Minimum",
+            "Gen-2.5-Extreme-Low",
+            "Gen-2.5-Low",
+            "Gen-2.5-Medium",
+            "Gen-2.5-High",
+            "Gen-2.5-Extreme-High",
+        ]
+        | NotGiven = NOT_GIVEN,
+        use_original_alpha: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        geometry_file_format: Literal["glb", "usdz", "fbx", "obj", "stl"] | NotGiven = NOT_GIVEN,
+        material: Literal["PBR", "Shaded", "All", "None"] | NotGiven = NOT_GIVEN,
+        quality_mesh_option: Literal[
+            "Auto",
+            "4K Quad",
+            "8K Quad",
+            "18K Quad",
+            "50K Quad",
+            "100K Quad",
+            "200K Quad",
+            "2K Triangle",
+            "20K Triangle",
+            "50K Triangle",
+            "150K Triangle",
+            "500K Triangle",
+            "1M Triangle",
+            "2M Triangle",
+        ]
+        | NotGiven = NOT_GIVEN,
+        texture_mode: Literal["legacy", "extreme-low", "low", "medium", "high"]
+        | NotGiven
+        | None = NOT_GIVEN,
+        enable_creative_mode: bool | NotGiven = NOT_GIVEN,
+        hd_texture: bool | NotGiven = NOT_GIVEN,
+        texture_delight: bool | NotGiven = NOT_GIVEN,
+        is_micro: bool | NotGiven = NOT_GIVEN,
+        TAPose: bool | NotGiven = NOT_GIVEN,
+        bbox_condition: RodinGen25BbboxField | NotGiven | None = NOT_GIVEN,
+        addons: RodinGen25Addons | NotGiven | None = NOT_GIVEN,
+        preview_render: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Hyper3dRodinV25Output: ...
+
+    def __call__(
+        self, input: Hyper3dRodinV25Input | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> Hyper3dRodinV25Output:
+        """Run ``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D) and return its output.
+
+        Rodin V2.5 by Hyper3D generates realistic and production ready 3D models from text or
+        images.
+
+        Pass either a ready ``Hyper3dRodinV25Input`` (or a mapping of JSON names) as the only
+        positional argument, or the fields as keyword arguments: only the arguments given are
+        sent. The input is validated before any request is made (``pydantic.ValidationError``).
+        The output comes back in the same HTTP request; ``hyper3d_rodin_v2_5.submit`` and
+        ``hyper3d_rodin_v2_5.subscribe`` go through fal's queue instead.
+
+        Args:
+            prompt: A textual prompt to guide model generation. Optional for Image-to-3D mode - if
+                empty, the model auto-generates a prompt from the images.
+                Default: `""`. Constraints: at most 1024 characters.
+            image_urls: URL of images to use while generating the 3D model. Required for Image-to-3D
+                mode. Up to 5 images allowed.
+                Constraints: at least 1 items, at most 5 items.
+            tier: Generation tier. Higher tiers produce more detailed meshes but cost more.
+                Extreme-High enables the highest-detail mode and bills at double the base rate.
+                See more info in the
+                [documentation](https://developer.hyper3d.ai/api-specification/rodin-gen2.5#use-gen-2.5-generation-with-following-gen-2.5-tiers).
+                Selecting Gen-2.5-Minimum will automatically configure to a minimum mode, where
+                50K Triangle is selected, taking priority over quality_mesh_option.
+                Default: `"Gen-2.5-High"`. Allowed values: `"Gen-2.5-Minimum"`,
+                `"Gen-2.5-Extreme-Low"`, `"Gen-2.5-Low"`, `"Gen-2.5-Medium"`, `"Gen-2.5-High"`,
+                `"Gen-2.5-Extreme-High"`.
+            use_original_alpha: When enabled, preserves the transparency channel from input images during 3D
+                generation.
+                Default: `false`.
+            seed: Seed value for randomization, ranging from 0 to 65535. Optional.
+                Constraints: >= 0, <= 65535.
+            geometry_file_format: Format of the geometry file. Possible values: glb, usdz, fbx, obj, stl. Default
+                is glb.
+                Default: `"glb"`. Allowed values: `"glb"`, `"usdz"`, `"fbx"`, `"obj"`, `"stl"`.
+            material: Material type. PBR: physically-based materials with realistic lighting. Shaded:
+                baked lighting with no PBR maps. All: both PBR and Shaded variants. None:
+                geometry only with no textures.
+                Default: `"All"`. Allowed values: `"PBR"`, `"Shaded"`, `"All"`, `"None"`.
+            quality_mesh_option: Combined quality and mesh type selection. Quad = smooth surfaces, Triangle =
+                detailed geometry. Maps to `mesh_mode` (Quad/Raw) and `quality_override` (face
+                count) on the Hyper3D API. Valid face counts depend on the selected tier. Up to
+                1M Triangle is supported for tiers Extreme-Low, Low, and Medium. Up to 2M
+                Triangle (as low as 20K Triangle) is supported for tiers High and Extreme-High.
+                Auto option will choose the advised options for each tier:
+                1. Gen-2.5-Minimum: 50K Triangle
+                2. Gen-2.5-Extreme-Low: 50K Triangle
+                3. Gen-2.5-Low: 50K Triangle
+                4. Gen-2.5-Medium: 500K Triangle
+                5. Gen-2.5-High: 500K Triangle
+                Gen-2.5-Extreme-High: 1M Triangle.
+                Default: `"Auto"`. Allowed values: `"Auto"`, `"4K Quad"`, `"8K Quad"`, `"18K
+                Quad"`, `"50K Quad"`, `"100K Quad"`, `"200K Quad"`, `"2K Triangle"`, `"20K
+                Triangle"`, `"50K Triangle"`, `"150K Triangle"`, `"500K Triangle"`, `"1M
+                Triangle"`, `"2M Triangle"`.
+            texture_mode: Texture generation quality. When unset, the API picks a default appropriate for
+                the tier.
+                Allowed values: `"legacy"`, `"extreme-low"`, `"low"`, `"medium"`, `"high"`.
+            enable_creative_mode: If enabled, the generation will have enhanced generative robustness while
+                ensuring output consistency. This corresponds to `geometry_instruct_mode` being
+                equal to `creative` on the Hyper3D API.
+                Default: `false`.
+            hd_texture: Enables enhanced texture post-processing for higher visual fidelity.
+                Default: `false`.
+            texture_delight: Removes baked lighting/highlights from the generated textures.
+                Default: `false`.
+            is_micro: Generate finer micro-scale geometric detail. Only effective with
+                `tier="Gen-2.5-Extreme-High"`.
+                Default: `false`.
+            TAPose: Generate characters in T-pose or A-pose format, making them easier to rig and
+                animate in 3D software.
+                Default: `false`.
+            bbox_condition: This is a controlnet that controls the maximum sized of the generated model.
+            addons: Optional add-ons. Single values are accepted as a shorthand for a list with one
+                item.
+            preview_render: Generate a preview render image of the 3D model along with the model files.
+                Default: `false`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``Hyper3dRodinV25Output``.
+
+        Example::
+
+            result = hyper3d_rodin_v2_5()
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: Hyper3dRodinV25Input | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[Hyper3dRodinV25Output]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        tier: Literal[
+            "Gen-2.5-Minimum",
+            "Gen-2.5-Extreme-Low",
+            "Gen-2.5-Low",
+            "Gen-2.5-Medium",
+            "Gen-2.5-High",
+            "Gen-2.5-Extreme-High",
+        ]
+        | NotGiven = NOT_GIVEN,
+        use_original_alpha: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        geometry_file_format: Literal["glb", "usdz", "fbx", "obj", "stl"] | NotGiven = NOT_GIVEN,
+        material: Literal["PBR", "Shaded", "All", "None"] | NotGiven = NOT_GIVEN,
+        quality_mesh_option: Literal[
+            "Auto",
+            "4K Quad",
+            "8K Quad",
+            "18K Quad",
+            "50K Quad",
+            "100K Quad",
+            "200K Quad",
+            "2K Triangle",
+            "20K Triangle",
+            "50K Triangle",
+            "150K Triangle",
+            "500K Triangle",
+            "1M Triangle",
+            "2M Triangle",
+        ]
+        | NotGiven = NOT_GIVEN,
+        texture_mode: Literal["legacy", "extreme-low", "low", "medium", "high"]
+        | NotGiven
+        | None = NOT_GIVEN,
+        enable_creative_mode: bool | NotGiven = NOT_GIVEN,
+        hd_texture: bool | NotGiven = NOT_GIVEN,
+        texture_delight: bool | NotGiven = NOT_GIVEN,
+        is_micro: bool | NotGiven = NOT_GIVEN,
+        TAPose: bool | NotGiven = NOT_GIVEN,
+        bbox_condition: RodinGen25BbboxField | NotGiven | None = NOT_GIVEN,
+        addons: RodinGen25Addons | NotGiven | None = NOT_GIVEN,
+        preview_render: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[Hyper3dRodinV25Output]: ...
+
+    def submit(
+        self, input: Hyper3dRodinV25Input | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[Hyper3dRodinV25Output]:
+        """Put a ``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``hyper3d_rodin_v2_5(...)`` (see its Args);
+        the input is validated before anything is sent, and a sent submit is never repeated.
+        ``handle.result()`` waits for the ``Hyper3dRodinV25Output``; keep ``handle.request_id``
+        to resume later with ``hyper3d_rodin_v2_5.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``hyper3d_rodin_v2_5.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = hyper3d_rodin_v2_5.submit()
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: Hyper3dRodinV25Input | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Hyper3dRodinV25Output: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        tier: Literal[
+            "Gen-2.5-Minimum",
+            "Gen-2.5-Extreme-Low",
+            "Gen-2.5-Low",
+            "Gen-2.5-Medium",
+            "Gen-2.5-High",
+            "Gen-2.5-Extreme-High",
+        ]
+        | NotGiven = NOT_GIVEN,
+        use_original_alpha: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        geometry_file_format: Literal["glb", "usdz", "fbx", "obj", "stl"] | NotGiven = NOT_GIVEN,
+        material: Literal["PBR", "Shaded", "All", "None"] | NotGiven = NOT_GIVEN,
+        quality_mesh_option: Literal[
+            "Auto",
+            "4K Quad",
+            "8K Quad",
+            "18K Quad",
+            "50K Quad",
+            "100K Quad",
+            "200K Quad",
+            "2K Triangle",
+            "20K Triangle",
+            "50K Triangle",
+            "150K Triangle",
+            "500K Triangle",
+            "1M Triangle",
+            "2M Triangle",
+        ]
+        | NotGiven = NOT_GIVEN,
+        texture_mode: Literal["legacy", "extreme-low", "low", "medium", "high"]
+        | NotGiven
+        | None = NOT_GIVEN,
+        enable_creative_mode: bool | NotGiven = NOT_GIVEN,
+        hd_texture: bool | NotGiven = NOT_GIVEN,
+        texture_delight: bool | NotGiven = NOT_GIVEN,
+        is_micro: bool | NotGiven = NOT_GIVEN,
+        TAPose: bool | NotGiven = NOT_GIVEN,
+        bbox_condition: RodinGen25BbboxField | NotGiven | None = NOT_GIVEN,
+        addons: RodinGen25Addons | NotGiven | None = NOT_GIVEN,
+        preview_render: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Hyper3dRodinV25Output: ...
+
+    def subscribe(
+        self, input: Hyper3dRodinV25Input | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> Hyper3dRodinV25Output:
+        """Put a ``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``hyper3d_rodin_v2_5(...)`` (see its Args),
+        and those of ``hyper3d_rodin_v2_5.submit``; the input is validated before anything is
+        sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``Hyper3dRodinV25Output``.
+        """
+        return self._subscribe(input, keywords)
+
+
+hyper3d_rodin_v2_5 = _Hyper3dRodinV25(ENDPOINT)
+"""The typed ``fal-ai/hyper3d/rodin/v2.5`` (Hyper3D - Rodin V2.5 - Image to 3D) endpoint:
+``hyper3d_rodin_v2_5(...)``, ``hyper3d_rodin_v2_5.submit(...)``,
+``hyper3d_rodin_v2_5.subscribe(...)``.
+"""

@@ -5,20 +5,21 @@ Kling 1.6.
 
 Generate video clips from your images using Kling 1.6 (pro)
 
-Call it with ``kling_video_v1_6_pro_image_to_video(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``kling_video_v1_6_pro_image_to_video(...)``, or go through fal's queue with ``kling_video_v1_6_pro_image_to_video.submit(...)``
+or ``kling_video_v1_6_pro_image_to_video.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -90,117 +91,241 @@ ENDPOINT: Endpoint[KlingVideoV16ProImageToVideoInput, KlingVideoV16ProImageToVid
 """The ``fal-ai/kling-video/v1.6/pro/image-to-video`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def kling_video_v1_6_pro_image_to_video(
-    input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> KlingVideoV16ProImageToVideoOutput: ...
-
-
-@overload
-def kling_video_v1_6_pro_image_to_video(
-    *,
-    prompt: str,
-    image_url: str,
-    duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    tail_image_url: str | NotGiven | None = NOT_GIVEN,
-    negative_prompt: str | NotGiven = NOT_GIVEN,
-    cfg_scale: float | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> KlingVideoV16ProImageToVideoOutput: ...
-
-
-def kling_video_v1_6_pro_image_to_video(
-    input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    prompt: str | NotGiven = NOT_GIVEN,
-    image_url: str | NotGiven = NOT_GIVEN,
-    duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    tail_image_url: str | NotGiven | None = NOT_GIVEN,
-    negative_prompt: str | NotGiven = NOT_GIVEN,
-    cfg_scale: float | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> KlingVideoV16ProImageToVideoOutput:
-    """Call ``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6) and return its output.
-
-    Generate video clips from your images using Kling 1.6 (pro)
-
-    Pass either a ready ``KlingVideoV16ProImageToVideoInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        prompt: Required. Constraints: at most 2500 characters.
-        image_url: Required.
-        duration: The duration of the generated video in seconds
-            Default: `"5"`. Allowed values: `"5"`, `"10"`.
-        aspect_ratio: The aspect ratio of the generated video frame
-            Default: `"16:9"`. Allowed values: `"16:9"`, `"9:16"`, `"1:1"`.
-        tail_image_url: URL of the image to be used for the end of the video
-        negative_prompt: Default: `"blur, distort, and low quality"`. Constraints: at most 2500 characters.
-        cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
-            the model to stick to your prompt.
-            Default: `0.5`. Constraints: >= 0, <= 1.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``KlingVideoV16ProImageToVideoOutput``.
-
-    Example::
-
-        result = kling_video_v1_6_pro_image_to_video(
-            prompt="Snowflakes fall as a car moves along the road.",
-            image_url="<image_url>",
-        )
+class _KlingVideoV16ProImageToVideo(
+    TypedEndpoint[KlingVideoV16ProImageToVideoInput, KlingVideoV16ProImageToVideoOutput]
+):
+    """``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6):
+    ``kling_video_v1_6_pro_image_to_video(...)`` runs it;
+    ``kling_video_v1_6_pro_image_to_video.submit(...)`` and
+    ``kling_video_v1_6_pro_image_to_video.subscribe(...)`` go through fal's queue, with the same
+    keywords. ``get_handle`` resumes a queued request, ``parse_webhook`` reads a webhook's body,
+    ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if prompt is not NOT_GIVEN:
-        arguments["prompt"] = prompt
-    if image_url is not NOT_GIVEN:
-        arguments["image_url"] = image_url
-    if duration is not NOT_GIVEN:
-        arguments["duration"] = duration
-    if aspect_ratio is not NOT_GIVEN:
-        arguments["aspect_ratio"] = aspect_ratio
-    if tail_image_url is not NOT_GIVEN:
-        arguments["tail_image_url"] = tail_image_url
-    if negative_prompt is not NOT_GIVEN:
-        arguments["negative_prompt"] = negative_prompt
-    if cfg_scale is not NOT_GIVEN:
-        arguments["cfg_scale"] = cfg_scale
-    if input is not None and arguments:
-        raise TypeError(
-            "kling_video_v1_6_pro_image_to_video() takes an input model or keyword arguments, not both"
-        )
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> KlingVideoV16ProImageToVideoOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_url: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | NotGiven | None = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> KlingVideoV16ProImageToVideoOutput: ...
+
+    def __call__(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> KlingVideoV16ProImageToVideoOutput:
+        """Run ``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6) and return its output.
+
+        Generate video clips from your images using Kling 1.6 (pro)
+
+        Pass either a ready ``KlingVideoV16ProImageToVideoInput`` (or a mapping of JSON names)
+        as the only positional argument, or the fields as keyword arguments: only the arguments
+        given are sent. The input is validated before any request is made
+        (``pydantic.ValidationError``). The output comes back in the same HTTP request;
+        ``kling_video_v1_6_pro_image_to_video.submit`` and
+        ``kling_video_v1_6_pro_image_to_video.subscribe`` go through fal's queue instead.
+
+        Args:
+            prompt: Required. Constraints: at most 2500 characters.
+            image_url: Required.
+            duration: The duration of the generated video in seconds
+                Default: `"5"`. Allowed values: `"5"`, `"10"`.
+            aspect_ratio: The aspect ratio of the generated video frame
+                Default: `"16:9"`. Allowed values: `"16:9"`, `"9:16"`, `"1:1"`.
+            tail_image_url: URL of the image to be used for the end of the video
+            negative_prompt: Default: `"blur, distort, and low quality"`. Constraints: at most 2500
+                characters.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt.
+                Default: `0.5`. Constraints: >= 0, <= 1.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``KlingVideoV16ProImageToVideoOutput``.
+
+        Example::
+
+            result = kling_video_v1_6_pro_image_to_video(
+                prompt="Snowflakes fall as a car moves along the road.",
+                image_url="<image_url>",
+            )
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[KlingVideoV16ProImageToVideoOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_url: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | NotGiven | None = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[KlingVideoV16ProImageToVideoOutput]: ...
+
+    def submit(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> QueueHandle[KlingVideoV16ProImageToVideoOutput]:
+        """Put a ``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``kling_video_v1_6_pro_image_to_video(...)``
+        (see its Args); the input is validated before anything is sent, and a sent submit is
+        never repeated. ``handle.result()`` waits for the
+        ``KlingVideoV16ProImageToVideoOutput``; keep ``handle.request_id`` to resume later with
+        ``kling_video_v1_6_pro_image_to_video.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with
+                ``kling_video_v1_6_pro_image_to_video.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = kling_video_v1_6_pro_image_to_video.submit(
+                prompt="Snowflakes fall as a car moves along the road.",
+                image_url="<image_url>",
+            )
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> KlingVideoV16ProImageToVideoOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_url: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | NotGiven | None = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> KlingVideoV16ProImageToVideoOutput: ...
+
+    def subscribe(
+        self,
+        input: KlingVideoV16ProImageToVideoInput | Mapping[str, Any] | None = None,
+        /,
+        **keywords: Any,
+    ) -> KlingVideoV16ProImageToVideoOutput:
+        """Put a ``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``kling_video_v1_6_pro_image_to_video(...)``
+        (see its Args), and those of ``kling_video_v1_6_pro_image_to_video.submit``; the input
+        is validated before anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``KlingVideoV16ProImageToVideoOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+kling_video_v1_6_pro_image_to_video = _KlingVideoV16ProImageToVideo(ENDPOINT)
+"""The typed ``fal-ai/kling-video/v1.6/pro/image-to-video`` (Kling 1.6) endpoint:
+``kling_video_v1_6_pro_image_to_video(...)``,
+``kling_video_v1_6_pro_image_to_video.submit(...)``,
+``kling_video_v1_6_pro_image_to_video.subscribe(...)``.
+"""

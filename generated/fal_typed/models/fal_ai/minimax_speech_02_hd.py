@@ -6,20 +6,21 @@ MiniMax Speech-02 HD.
 Generate speech from text prompts and different voices using the MiniMax Speech-02 HD model,
 which leverages advanced AI techniques to create high-quality text-to-speech.
 
-Call it with ``minimax_speech_02_hd(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``minimax_speech_02_hd(...)``, or go through fal's queue with ``minimax_speech_02_hd.submit(...)``
+or ``minimax_speech_02_hd.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, NotNull, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, NotNull, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -193,199 +194,346 @@ ENDPOINT: Endpoint[MinimaxSpeech02HdInput, MinimaxSpeech02HdOutput] = Endpoint(
 """The ``fal-ai/minimax/speech-02-hd`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def minimax_speech_02_hd(
-    input: MinimaxSpeech02HdInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> MinimaxSpeech02HdOutput: ...
-
-
-@overload
-def minimax_speech_02_hd(
-    *,
-    text: str,
-    voice_setting: VoiceSetting | NotGiven = NOT_GIVEN,
-    audio_setting: AudioSetting | NotGiven = NOT_GIVEN,
-    language_boost: Literal[
-        "Chinese",
-        "Chinese,Yue",
-        "English",
-        "Arabic",
-        "Russian",
-        "Spanish",
-        "French",
-        "Portuguese",
-        "German",
-        "Turkish",
-        "Dutch",
-        "Ukrainian",
-        "Vietnamese",
-        "Indonesian",
-        "Japanese",
-        "Italian",
-        "Korean",
-        "Thai",
-        "Polish",
-        "Romanian",
-        "Greek",
-        "Czech",
-        "Finnish",
-        "Hindi",
-        "Bulgarian",
-        "Danish",
-        "Hebrew",
-        "Malay",
-        "Slovak",
-        "Swedish",
-        "Croatian",
-        "Hungarian",
-        "Norwegian",
-        "Slovenian",
-        "Catalan",
-        "Nynorsk",
-        "Afrikaans",
-        "auto",
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    output_format: Literal["url", "hex"] | NotGiven = NOT_GIVEN,
-    pronunciation_dict: PronunciationDict | NotGiven | None = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> MinimaxSpeech02HdOutput: ...
-
-
-def minimax_speech_02_hd(
-    input: MinimaxSpeech02HdInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    text: str | NotGiven = NOT_GIVEN,
-    voice_setting: VoiceSetting | NotGiven = NOT_GIVEN,
-    audio_setting: AudioSetting | NotGiven = NOT_GIVEN,
-    language_boost: Literal[
-        "Chinese",
-        "Chinese,Yue",
-        "English",
-        "Arabic",
-        "Russian",
-        "Spanish",
-        "French",
-        "Portuguese",
-        "German",
-        "Turkish",
-        "Dutch",
-        "Ukrainian",
-        "Vietnamese",
-        "Indonesian",
-        "Japanese",
-        "Italian",
-        "Korean",
-        "Thai",
-        "Polish",
-        "Romanian",
-        "Greek",
-        "Czech",
-        "Finnish",
-        "Hindi",
-        "Bulgarian",
-        "Danish",
-        "Hebrew",
-        "Malay",
-        "Slovak",
-        "Swedish",
-        "Croatian",
-        "Hungarian",
-        "Norwegian",
-        "Slovenian",
-        "Catalan",
-        "Nynorsk",
-        "Afrikaans",
-        "auto",
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    output_format: Literal["url", "hex"] | NotGiven = NOT_GIVEN,
-    pronunciation_dict: PronunciationDict | NotGiven | None = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> MinimaxSpeech02HdOutput:
-    """Call ``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD) and return its output.
-
-    Generate speech from text prompts and different voices using the MiniMax Speech-02 HD model,
-    which leverages advanced AI techniques to create high-quality text-to-speech.
-
-    Pass either a ready ``MinimaxSpeech02HdInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        text: Text to convert to speech (max 5000 characters, minimum 1 non-whitespace character)
-            Required. Constraints: at least 1 characters, at most 5000 characters.
-        voice_setting: Voice configuration settings
-            Default: `{"english_normalization": false, "pitch": 0, "speed": 1, "voice_id":
-            "Wise_Woman", "vol": 1}`.
-        audio_setting: Audio configuration settings
-        language_boost: Enhance recognition of specified languages and dialects
-            Allowed values: `"Chinese"`, `"Chinese,Yue"`, `"English"`, `"Arabic"`, `"Russian"`,
-            `"Spanish"`, `"French"`, `"Portuguese"`, `"German"`, `"Turkish"`, `"Dutch"`,
-            `"Ukrainian"`, `"Vietnamese"`, `"Indonesian"`, `"Japanese"`, `"Italian"`,
-            `"Korean"`, `"Thai"`, `"Polish"`, `"Romanian"`, `"Greek"`, `"Czech"`, `"Finnish"`,
-            `"Hindi"`, `"Bulgarian"`, `"Danish"`, `"Hebrew"`, `"Malay"`, `"Slovak"`,
-            `"Swedish"`, `"Croatian"`, `"Hungarian"`, `"Norwegian"`, `"Slovenian"`, `"Catalan"`,
-            `"Nynorsk"`, `"Afrikaans"`, `"auto"`.
-        output_format: Format of the output content (non-streaming only)
-            Default: `"hex"`. Allowed values: `"url"`, `"hex"`.
-        pronunciation_dict: Custom pronunciation dictionary for text replacement
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``MinimaxSpeech02HdOutput``.
-
-    Example::
-
-        result = minimax_speech_02_hd(text="<text>")
+class _MinimaxSpeech02Hd(TypedEndpoint[MinimaxSpeech02HdInput, MinimaxSpeech02HdOutput]):
+    """``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD): ``minimax_speech_02_hd(...)`` runs
+    it; ``minimax_speech_02_hd.submit(...)`` and ``minimax_speech_02_hd.subscribe(...)`` go
+    through fal's queue, with the same keywords. ``get_handle`` resumes a queued request,
+    ``parse_webhook`` reads a webhook's body, ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if text is not NOT_GIVEN:
-        arguments["text"] = text
-    if voice_setting is not NOT_GIVEN:
-        arguments["voice_setting"] = voice_setting
-    if audio_setting is not NOT_GIVEN:
-        arguments["audio_setting"] = audio_setting
-    if language_boost is not NOT_GIVEN:
-        arguments["language_boost"] = language_boost
-    if output_format is not NOT_GIVEN:
-        arguments["output_format"] = output_format
-    if pronunciation_dict is not NOT_GIVEN:
-        arguments["pronunciation_dict"] = pronunciation_dict
-    if input is not None and arguments:
-        raise TypeError(
-            "minimax_speech_02_hd() takes an input model or keyword arguments, not both"
-        )
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: MinimaxSpeech02HdInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MinimaxSpeech02HdOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        text: str,
+        voice_setting: VoiceSetting | NotGiven = NOT_GIVEN,
+        audio_setting: AudioSetting | NotGiven = NOT_GIVEN,
+        language_boost: Literal[
+            "Chinese",
+            "Chinese,Yue",
+            "English",
+            "Arabic",
+            "Russian",
+            "Spanish",
+            "French",
+            "Portuguese",
+            "German",
+            "Turkish",
+            "Dutch",
+            "Ukrainian",
+            "Vietnamese",
+            "Indonesian",
+            "Japanese",
+            "Italian",
+            "Korean",
+            "Thai",
+            "Polish",
+            "Romanian",
+            "Greek",
+            "Czech",
+            "Finnish",
+            "Hindi",
+            "Bulgarian",
+            "Danish",
+            "Hebrew",
+            "Malay",
+            "Slovak",
+            "Swedish",
+            "Croatian",
+            "Hungarian",
+            "Norwegian",
+            "Slovenian",
+            "Catalan",
+            "Nynorsk",
+            "Afrikaans",
+            "auto",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["url", "hex"] | NotGiven = NOT_GIVEN,
+        pronunciation_dict: PronunciationDict | NotGiven | None = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MinimaxSpeech02HdOutput: ...
+
+    def __call__(
+        self, input: MinimaxSpeech02HdInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> MinimaxSpeech02HdOutput:
+        """Run ``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD) and return its output.
+
+        Generate speech from text prompts and different voices using the MiniMax Speech-02 HD
+        model, which leverages advanced AI techniques to create high-quality text-to-speech.
+
+        Pass either a ready ``MinimaxSpeech02HdInput`` (or a mapping of JSON names) as the only
+        positional argument, or the fields as keyword arguments: only the arguments given are
+        sent. The input is validated before any request is made (``pydantic.ValidationError``).
+        The output comes back in the same HTTP request; ``minimax_speech_02_hd.submit`` and
+        ``minimax_speech_02_hd.subscribe`` go through fal's queue instead.
+
+        Args:
+            text: Text to convert to speech (max 5000 characters, minimum 1 non-whitespace
+                character)
+                Required. Constraints: at least 1 characters, at most 5000 characters.
+            voice_setting: Voice configuration settings
+                Default: `{"english_normalization": false, "pitch": 0, "speed": 1, "voice_id":
+                "Wise_Woman", "vol": 1}`.
+            audio_setting: Audio configuration settings
+            language_boost: Enhance recognition of specified languages and dialects
+                Allowed values: `"Chinese"`, `"Chinese,Yue"`, `"English"`, `"Arabic"`,
+                `"Russian"`, `"Spanish"`, `"French"`, `"Portuguese"`, `"German"`, `"Turkish"`,
+                `"Dutch"`, `"Ukrainian"`, `"Vietnamese"`, `"Indonesian"`, `"Japanese"`,
+                `"Italian"`, `"Korean"`, `"Thai"`, `"Polish"`, `"Romanian"`, `"Greek"`,
+                `"Czech"`, `"Finnish"`, `"Hindi"`, `"Bulgarian"`, `"Danish"`, `"Hebrew"`,
+                `"Malay"`, `"Slovak"`, `"Swedish"`, `"Croatian"`, `"Hungarian"`, `"Norwegian"`,
+                `"Slovenian"`, `"Catalan"`, `"Nynorsk"`, `"Afrikaans"`, `"auto"`.
+            output_format: Format of the output content (non-streaming only)
+                Default: `"hex"`. Allowed values: `"url"`, `"hex"`.
+            pronunciation_dict: Custom pronunciation dictionary for text replacement
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``MinimaxSpeech02HdOutput``.
+
+        Example::
+
+            result = minimax_speech_02_hd(text="<text>")
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: MinimaxSpeech02HdInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[MinimaxSpeech02HdOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        text: str,
+        voice_setting: VoiceSetting | NotGiven = NOT_GIVEN,
+        audio_setting: AudioSetting | NotGiven = NOT_GIVEN,
+        language_boost: Literal[
+            "Chinese",
+            "Chinese,Yue",
+            "English",
+            "Arabic",
+            "Russian",
+            "Spanish",
+            "French",
+            "Portuguese",
+            "German",
+            "Turkish",
+            "Dutch",
+            "Ukrainian",
+            "Vietnamese",
+            "Indonesian",
+            "Japanese",
+            "Italian",
+            "Korean",
+            "Thai",
+            "Polish",
+            "Romanian",
+            "Greek",
+            "Czech",
+            "Finnish",
+            "Hindi",
+            "Bulgarian",
+            "Danish",
+            "Hebrew",
+            "Malay",
+            "Slovak",
+            "Swedish",
+            "Croatian",
+            "Hungarian",
+            "Norwegian",
+            "Slovenian",
+            "Catalan",
+            "Nynorsk",
+            "Afrikaans",
+            "auto",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["url", "hex"] | NotGiven = NOT_GIVEN,
+        pronunciation_dict: PronunciationDict | NotGiven | None = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[MinimaxSpeech02HdOutput]: ...
+
+    def submit(
+        self, input: MinimaxSpeech02HdInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[MinimaxSpeech02HdOutput]:
+        """Put a ``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``minimax_speech_02_hd(...)`` (see its
+        Args); the input is validated before anything is sent, and a sent submit is never
+        repeated. ``handle.result()`` waits for the ``MinimaxSpeech02HdOutput``; keep
+        ``handle.request_id`` to resume later with
+        ``minimax_speech_02_hd.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``minimax_speech_02_hd.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = minimax_speech_02_hd.submit(text="<text>")
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: MinimaxSpeech02HdInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MinimaxSpeech02HdOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        text: str,
+        voice_setting: VoiceSetting | NotGiven = NOT_GIVEN,
+        audio_setting: AudioSetting | NotGiven = NOT_GIVEN,
+        language_boost: Literal[
+            "Chinese",
+            "Chinese,Yue",
+            "English",
+            "Arabic",
+            "Russian",
+            "Spanish",
+            "French",
+            "Portuguese",
+            "German",
+            "Turkish",
+            "Dutch",
+            "Ukrainian",
+            "Vietnamese",
+            "Indonesian",
+            "Japanese",
+            "Italian",
+            "Korean",
+            "Thai",
+            "Polish",
+            "Romanian",
+            "Greek",
+            "Czech",
+            "Finnish",
+            "Hindi",
+            "Bulgarian",
+            "Danish",
+            "Hebrew",
+            "Malay",
+            "Slovak",
+            "Swedish",
+            "Croatian",
+            "Hungarian",
+            "Norwegian",
+            "Slovenian",
+            "Catalan",
+            "Nynorsk",
+            "Afrikaans",
+            "auto",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["url", "hex"] | NotGiven = NOT_GIVEN,
+        pronunciation_dict: PronunciationDict | NotGiven | None = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> MinimaxSpeech02HdOutput: ...
+
+    def subscribe(
+        self, input: MinimaxSpeech02HdInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> MinimaxSpeech02HdOutput:
+        """Put a ``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``minimax_speech_02_hd(...)`` (see its
+        Args), and those of ``minimax_speech_02_hd.submit``; the input is validated before
+        anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``MinimaxSpeech02HdOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+minimax_speech_02_hd = _MinimaxSpeech02Hd(ENDPOINT)
+"""The typed ``fal-ai/minimax/speech-02-hd`` (MiniMax Speech-02 HD) endpoint:
+``minimax_speech_02_hd(...)``, ``minimax_speech_02_hd.submit(...)``,
+``minimax_speech_02_hd.subscribe(...)``.
+"""

@@ -5,20 +5,21 @@ Nano Banana.
 
 Google's famous original image generation and editing model
 
-Call it with ``nano_banana_edit(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``nano_banana_edit(...)``, or go through fal's queue with ``nano_banana_edit.submit(...)``
+or ``nano_banana_edit.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -115,139 +116,245 @@ ENDPOINT: Endpoint[NanoBananaEditInput, NanoBananaEditOutput] = Endpoint(
 """The ``fal-ai/nano-banana/edit`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def nano_banana_edit(
-    input: NanoBananaEditInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> NanoBananaEditOutput: ...
-
-
-@overload
-def nano_banana_edit(
-    *,
-    prompt: str,
-    image_urls: list[str],
-    num_images: int | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    aspect_ratio: Literal[
-        "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    output_format: Literal["jpeg", "png", "webp"] | NotGiven = NOT_GIVEN,
-    safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
-    sync_mode: bool | NotGiven = NOT_GIVEN,
-    limit_generations: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> NanoBananaEditOutput: ...
-
-
-def nano_banana_edit(
-    input: NanoBananaEditInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    prompt: str | NotGiven = NOT_GIVEN,
-    image_urls: list[str] | NotGiven = NOT_GIVEN,
-    num_images: int | NotGiven = NOT_GIVEN,
-    seed: int | NotGiven | None = NOT_GIVEN,
-    aspect_ratio: Literal[
-        "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    output_format: Literal["jpeg", "png", "webp"] | NotGiven = NOT_GIVEN,
-    safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
-    sync_mode: bool | NotGiven = NOT_GIVEN,
-    limit_generations: bool | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> NanoBananaEditOutput:
-    """Call ``fal-ai/nano-banana/edit`` (Nano Banana) and return its output.
-
-    Google's famous original image generation and editing model
-
-    Pass either a ready ``NanoBananaEditInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        prompt: The prompt for image editing.
-            Required. Constraints: at least 3 characters, at most 50000 characters.
-        image_urls: The URLs of the images to use for image-to-image generation or image editing.
-            Required.
-        num_images: The number of images to generate.
-            Default: `1`. Constraints: >= 1, <= 4.
-        seed: The seed for the random number generator.
-        aspect_ratio: The aspect ratio of the generated image.
-            Default: `"auto"`. Allowed values: `"auto"`, `"21:9"`, `"16:9"`, `"3:2"`, `"4:3"`,
-            `"5:4"`, `"1:1"`, `"4:5"`, `"3:4"`, `"2:3"`, `"9:16"`.
-        output_format: The format of the generated image.
-            Default: `"png"`. Allowed values: `"jpeg"`, `"png"`, `"webp"`.
-        safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict (blocks most
-            content), 6 is the least strict.
-            Default: `"4"`. Allowed values: `"1"`, `"2"`, `"3"`, `"4"`, `"5"`, `"6"`.
-        sync_mode: If `True`, the media will be returned as a data URI and the output data won't be
-            available in the request history.
-            Default: `false`.
-        limit_generations: Experimental parameter to limit the number of generations from each round of
-            prompting to 1. Set to `True` to to disregard any instructions in the prompt
-            regarding the number of images to generate.
-            Default: `true`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``NanoBananaEditOutput``.
-
-    Example::
-
-        result = nano_banana_edit(prompt="<prompt>", image_urls=[...])
+class _NanoBananaEdit(TypedEndpoint[NanoBananaEditInput, NanoBananaEditOutput]):
+    """``fal-ai/nano-banana/edit`` (Nano Banana): ``nano_banana_edit(...)`` runs it;
+    ``nano_banana_edit.submit(...)`` and ``nano_banana_edit.subscribe(...)`` go through fal's
+    queue, with the same keywords. ``get_handle`` resumes a queued request, ``parse_webhook``
+    reads a webhook's body, ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if prompt is not NOT_GIVEN:
-        arguments["prompt"] = prompt
-    if image_urls is not NOT_GIVEN:
-        arguments["image_urls"] = image_urls
-    if num_images is not NOT_GIVEN:
-        arguments["num_images"] = num_images
-    if seed is not NOT_GIVEN:
-        arguments["seed"] = seed
-    if aspect_ratio is not NOT_GIVEN:
-        arguments["aspect_ratio"] = aspect_ratio
-    if output_format is not NOT_GIVEN:
-        arguments["output_format"] = output_format
-    if safety_tolerance is not NOT_GIVEN:
-        arguments["safety_tolerance"] = safety_tolerance
-    if sync_mode is not NOT_GIVEN:
-        arguments["sync_mode"] = sync_mode
-    if limit_generations is not NOT_GIVEN:
-        arguments["limit_generations"] = limit_generations
-    if input is not None and arguments:
-        raise TypeError("nano_banana_edit() takes an input model or keyword arguments, not both")
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: NanoBananaEditInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> NanoBananaEditOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_urls: list[str],
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        aspect_ratio: Literal[
+            "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["jpeg", "png", "webp"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        limit_generations: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> NanoBananaEditOutput: ...
+
+    def __call__(
+        self, input: NanoBananaEditInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> NanoBananaEditOutput:
+        """Run ``fal-ai/nano-banana/edit`` (Nano Banana) and return its output.
+
+        Google's famous original image generation and editing model
+
+        Pass either a ready ``NanoBananaEditInput`` (or a mapping of JSON names) as the only
+        positional argument, or the fields as keyword arguments: only the arguments given are
+        sent. The input is validated before any request is made (``pydantic.ValidationError``).
+        The output comes back in the same HTTP request; ``nano_banana_edit.submit`` and
+        ``nano_banana_edit.subscribe`` go through fal's queue instead.
+
+        Args:
+            prompt: The prompt for image editing.
+                Required. Constraints: at least 3 characters, at most 50000 characters.
+            image_urls: The URLs of the images to use for image-to-image generation or image editing.
+                Required.
+            num_images: The number of images to generate.
+                Default: `1`. Constraints: >= 1, <= 4.
+            seed: The seed for the random number generator.
+            aspect_ratio: The aspect ratio of the generated image.
+                Default: `"auto"`. Allowed values: `"auto"`, `"21:9"`, `"16:9"`, `"3:2"`,
+                `"4:3"`, `"5:4"`, `"1:1"`, `"4:5"`, `"3:4"`, `"2:3"`, `"9:16"`.
+            output_format: The format of the generated image.
+                Default: `"png"`. Allowed values: `"jpeg"`, `"png"`, `"webp"`.
+            safety_tolerance: The safety tolerance level for content moderation. 1 is the most strict (blocks
+                most content), 6 is the least strict.
+                Default: `"4"`. Allowed values: `"1"`, `"2"`, `"3"`, `"4"`, `"5"`, `"6"`.
+            sync_mode: If `True`, the media will be returned as a data URI and the output data won't be
+                available in the request history.
+                Default: `false`.
+            limit_generations: Experimental parameter to limit the number of generations from each round of
+                prompting to 1. Set to `True` to to disregard any instructions in the prompt
+                regarding the number of images to generate.
+                Default: `true`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``NanoBananaEditOutput``.
+
+        Example::
+
+            result = nano_banana_edit(prompt="<prompt>", image_urls=[...])
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: NanoBananaEditInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[NanoBananaEditOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_urls: list[str],
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        aspect_ratio: Literal[
+            "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["jpeg", "png", "webp"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        limit_generations: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[NanoBananaEditOutput]: ...
+
+    def submit(
+        self, input: NanoBananaEditInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[NanoBananaEditOutput]:
+        """Put a ``fal-ai/nano-banana/edit`` (Nano Banana) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``nano_banana_edit(...)`` (see its Args);
+        the input is validated before anything is sent, and a sent submit is never repeated.
+        ``handle.result()`` waits for the ``NanoBananaEditOutput``; keep ``handle.request_id``
+        to resume later with ``nano_banana_edit.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``nano_banana_edit.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = nano_banana_edit.submit(prompt="<prompt>", image_urls=[...])
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: NanoBananaEditInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> NanoBananaEditOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        prompt: str,
+        image_urls: list[str],
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven | None = NOT_GIVEN,
+        aspect_ratio: Literal[
+            "auto", "21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16"
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        output_format: Literal["jpeg", "png", "webp"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        limit_generations: bool | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> NanoBananaEditOutput: ...
+
+    def subscribe(
+        self, input: NanoBananaEditInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> NanoBananaEditOutput:
+        """Put a ``fal-ai/nano-banana/edit`` (Nano Banana) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``nano_banana_edit(...)`` (see its Args),
+        and those of ``nano_banana_edit.submit``; the input is validated before anything is
+        sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``NanoBananaEditOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+nano_banana_edit = _NanoBananaEdit(ENDPOINT)
+"""The typed ``fal-ai/nano-banana/edit`` (Nano Banana) endpoint: ``nano_banana_edit(...)``,
+``nano_banana_edit.submit(...)``, ``nano_banana_edit.subscribe(...)``.
+"""

@@ -6,20 +6,21 @@ Wizper (Whisper v3 -- fal.ai edition).
 [Experimental] Whisper v3 Large -- but optimized by our inference wizards. Same WER, double
 the performance!
 
-Call it with ``wizper(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
+Call it with ``wizper(...)``, or go through fal's queue with ``wizper.submit(...)``
+or ``wizper.subscribe(...)``; ``ENDPOINT`` is the ``fal_typed.Endpoint``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, overload
 
 import httpx
 from pydantic import Field
 
-from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven
-from fal_typed.models._base import InputModel, OutputModel
+from fal_typed import NOT_GIVEN, Endpoint, FalClient, NotGiven, QueueHandle, Status
+from fal_typed.models._base import InputModel, OutputModel, TypedEndpoint
 
 __all__ = [
     "ENDPOINT",
@@ -302,336 +303,541 @@ ENDPOINT: Endpoint[WizperInput, WizperOutput] = Endpoint("fal-ai/wizper", Wizper
 """The ``fal-ai/wizper`` endpoint: ``ENDPOINT(input)`` validates, calls and parses."""
 
 
-@overload
-def wizper(
-    input: WizperInput | Mapping[str, Any],
-    /,
-    *,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> WizperOutput: ...
-
-
-@overload
-def wizper(
-    *,
-    audio_url: str,
-    task: Literal["transcribe", "translate"] | NotGiven = NOT_GIVEN,
-    language: Literal[
-        "af",
-        "am",
-        "ar",
-        "as",
-        "az",
-        "ba",
-        "be",
-        "bg",
-        "bn",
-        "bo",
-        "br",
-        "bs",
-        "ca",
-        "cs",
-        "cy",
-        "da",
-        "de",
-        "el",
-        "en",
-        "es",
-        "et",
-        "eu",
-        "fa",
-        "fi",
-        "fo",
-        "fr",
-        "gl",
-        "gu",
-        "ha",
-        "haw",
-        "he",
-        "hi",
-        "hr",
-        "ht",
-        "hu",
-        "hy",
-        "id",
-        "is",
-        "it",
-        "ja",
-        "jw",
-        "ka",
-        "kk",
-        "km",
-        "kn",
-        "ko",
-        "la",
-        "lb",
-        "ln",
-        "lo",
-        "lt",
-        "lv",
-        "mg",
-        "mi",
-        "mk",
-        "ml",
-        "mn",
-        "mr",
-        "ms",
-        "mt",
-        "my",
-        "ne",
-        "nl",
-        "nn",
-        "no",
-        "oc",
-        "pa",
-        "pl",
-        "ps",
-        "pt",
-        "ro",
-        "ru",
-        "sa",
-        "sd",
-        "si",
-        "sk",
-        "sl",
-        "sn",
-        "so",
-        "sq",
-        "sr",
-        "su",
-        "sv",
-        "sw",
-        "ta",
-        "te",
-        "tg",
-        "th",
-        "tk",
-        "tl",
-        "tr",
-        "tt",
-        "uk",
-        "ur",
-        "uz",
-        "vi",
-        "yi",
-        "yo",
-        "zh",
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    chunk_level: Literal["segment"] | NotGiven = NOT_GIVEN,
-    max_segment_len: int | NotGiven = NOT_GIVEN,
-    merge_chunks: bool | NotGiven = NOT_GIVEN,
-    version: Literal["3"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> WizperOutput: ...
-
-
-def wizper(
-    input: WizperInput | Mapping[str, Any] | None = None,
-    /,
-    *,
-    audio_url: str | NotGiven = NOT_GIVEN,
-    task: Literal["transcribe", "translate"] | NotGiven = NOT_GIVEN,
-    language: Literal[
-        "af",
-        "am",
-        "ar",
-        "as",
-        "az",
-        "ba",
-        "be",
-        "bg",
-        "bn",
-        "bo",
-        "br",
-        "bs",
-        "ca",
-        "cs",
-        "cy",
-        "da",
-        "de",
-        "el",
-        "en",
-        "es",
-        "et",
-        "eu",
-        "fa",
-        "fi",
-        "fo",
-        "fr",
-        "gl",
-        "gu",
-        "ha",
-        "haw",
-        "he",
-        "hi",
-        "hr",
-        "ht",
-        "hu",
-        "hy",
-        "id",
-        "is",
-        "it",
-        "ja",
-        "jw",
-        "ka",
-        "kk",
-        "km",
-        "kn",
-        "ko",
-        "la",
-        "lb",
-        "ln",
-        "lo",
-        "lt",
-        "lv",
-        "mg",
-        "mi",
-        "mk",
-        "ml",
-        "mn",
-        "mr",
-        "ms",
-        "mt",
-        "my",
-        "ne",
-        "nl",
-        "nn",
-        "no",
-        "oc",
-        "pa",
-        "pl",
-        "ps",
-        "pt",
-        "ro",
-        "ru",
-        "sa",
-        "sd",
-        "si",
-        "sk",
-        "sl",
-        "sn",
-        "so",
-        "sq",
-        "sr",
-        "su",
-        "sv",
-        "sw",
-        "ta",
-        "te",
-        "tg",
-        "th",
-        "tk",
-        "tl",
-        "tr",
-        "tt",
-        "uk",
-        "ur",
-        "uz",
-        "vi",
-        "yi",
-        "yo",
-        "zh",
-    ]
-    | NotGiven
-    | None = NOT_GIVEN,
-    chunk_level: Literal["segment"] | NotGiven = NOT_GIVEN,
-    max_segment_len: int | NotGiven = NOT_GIVEN,
-    merge_chunks: bool | NotGiven = NOT_GIVEN,
-    version: Literal["3"] | NotGiven = NOT_GIVEN,
-    # Request options (not sent as input):
-    client: FalClient | None = None,
-    start_timeout: float | datetime.timedelta | None = None,
-    object_lifecycle: int | datetime.timedelta | None = None,
-    timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-    extra_headers: Mapping[str, str] | None = None,
-) -> WizperOutput:
-    """Call ``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)) and return its output.
-
-    [Experimental] Whisper v3 Large -- but optimized by our inference wizards. Same WER, double
-    the performance!
-
-    Pass either a ready ``WizperInput`` (or a mapping of JSON names) as the only
-    positional argument, or the fields as keyword arguments: only the arguments given are
-    sent. The input is validated before any request is made (``pydantic.ValidationError``).
-
-    Args:
-        audio_url: URL of the audio file to transcribe. Supported formats: mp3, mp4, mpeg, mpga, m4a,
-            wav or webm.
-            Required.
-        task: Task to perform on the audio file. Either transcribe or translate.
-            Default: `"transcribe"`. Allowed values: `"transcribe"`, `"translate"`.
-        language: Language of the audio file.
-            If translate is selected as the task, the audio will be translated to
-            English, regardless of the language selected. If `None` is passed,
-            the language will be automatically detected. This will also increase
-            the inference time.
-            Default: `"en"`. Allowed values: `"af"`, `"am"`, `"ar"`, `"as"`, `"az"`, `"ba"`,
-            `"be"`, `"bg"`, `"bn"`, `"bo"`, `"br"`, `"bs"`, `"ca"`, `"cs"`, `"cy"`, `"da"`,
-            `"de"`, `"el"`, `"en"`, `"es"`, `"et"`, `"eu"`, `"fa"`, `"fi"`, `"fo"`, `"fr"`,
-            `"gl"`, `"gu"`, `"ha"`, `"haw"`, `"he"`, `"hi"`, `"hr"`, `"ht"`, `"hu"`, `"hy"`,
-            `"id"`, `"is"`, `"it"`, `"ja"`, `"jw"`, `"ka"`, `"kk"`, `"km"`, `"kn"`, `"ko"`,
-            `"la"`, `"lb"`, `"ln"`, `"lo"`, `"lt"`, `"lv"`, `"mg"`, `"mi"`, `"mk"`, `"ml"`,
-            `"mn"`, `"mr"`, `"ms"`, `"mt"`, `"my"`, `"ne"`, `"nl"`, `"nn"`, `"no"`, `"oc"`,
-            `"pa"`, `"pl"`, `"ps"`, `"pt"`, `"ro"`, `"ru"`, `"sa"`, `"sd"`, `"si"`, `"sk"`,
-            `"sl"`, `"sn"`, `"so"`, `"sq"`, `"sr"`, `"su"`, `"sv"`, `"sw"`, `"ta"`, `"te"`,
-            `"tg"`, `"th"`, `"tk"`, `"tl"`, `"tr"`, `"tt"`, `"uk"`, `"ur"`, `"uz"`, `"vi"`,
-            `"yi"`, `"yo"`, `"zh"`.
-        chunk_level: Level of the chunks to return.
-            Default: `"segment"`. Allowed values: `"segment"`.
-        max_segment_len: Maximum speech segment duration in seconds before splitting.
-            Default: `29`. Constraints: >= 10, <= 29.
-        merge_chunks: Whether to merge consecutive chunks. When enabled, chunks are merged if their
-            combined duration does not exceed max_segment_len.
-            Default: `true`.
-        version: Version of the model to use. All of the models are the Whisper large variant.
-            Default: `"3"`. Allowed values: `"3"`.
-        client: The ``FalClient`` to use (default: the shared default client).
-        start_timeout: Server-side limit for the request to start running.
-        object_lifecycle: How long the files the request creates are kept.
-        timeout: HTTP timeout for this call (default: the client's).
-        extra_headers: Extra HTTP headers for this call.
-
-    Returns:
-        The validated ``WizperOutput``.
-
-    Example::
-
-        result = wizper(audio_url="<audio_url>")
+class _Wizper(TypedEndpoint[WizperInput, WizperOutput]):
+    """``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)): ``wizper(...)`` runs it;
+    ``wizper.submit(...)`` and ``wizper.subscribe(...)`` go through fal's queue, with the same
+    keywords. ``get_handle`` resumes a queued request, ``parse_webhook`` reads a webhook's body,
+    ``endpoint`` is ``ENDPOINT``.
     """
-    arguments: dict[str, Any] = {}
-    if audio_url is not NOT_GIVEN:
-        arguments["audio_url"] = audio_url
-    if task is not NOT_GIVEN:
-        arguments["task"] = task
-    if language is not NOT_GIVEN:
-        arguments["language"] = language
-    if chunk_level is not NOT_GIVEN:
-        arguments["chunk_level"] = chunk_level
-    if max_segment_len is not NOT_GIVEN:
-        arguments["max_segment_len"] = max_segment_len
-    if merge_chunks is not NOT_GIVEN:
-        arguments["merge_chunks"] = merge_chunks
-    if version is not NOT_GIVEN:
-        arguments["version"] = version
-    if input is not None and arguments:
-        raise TypeError("wizper() takes an input model or keyword arguments, not both")
-    return ENDPOINT(
-        input if input is not None else arguments,
-        client=client,
-        start_timeout=start_timeout,
-        object_lifecycle=object_lifecycle,
-        timeout=timeout,
-        extra_headers=extra_headers,
-    )
+
+    @overload
+    def __call__(
+        self,
+        input: WizperInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WizperOutput: ...
+
+    @overload
+    def __call__(
+        self,
+        /,
+        *,
+        audio_url: str,
+        task: Literal["transcribe", "translate"] | NotGiven = NOT_GIVEN,
+        language: Literal[
+            "af",
+            "am",
+            "ar",
+            "as",
+            "az",
+            "ba",
+            "be",
+            "bg",
+            "bn",
+            "bo",
+            "br",
+            "bs",
+            "ca",
+            "cs",
+            "cy",
+            "da",
+            "de",
+            "el",
+            "en",
+            "es",
+            "et",
+            "eu",
+            "fa",
+            "fi",
+            "fo",
+            "fr",
+            "gl",
+            "gu",
+            "ha",
+            "haw",
+            "he",
+            "hi",
+            "hr",
+            "ht",
+            "hu",
+            "hy",
+            "id",
+            "is",
+            "it",
+            "ja",
+            "jw",
+            "ka",
+            "kk",
+            "km",
+            "kn",
+            "ko",
+            "la",
+            "lb",
+            "ln",
+            "lo",
+            "lt",
+            "lv",
+            "mg",
+            "mi",
+            "mk",
+            "ml",
+            "mn",
+            "mr",
+            "ms",
+            "mt",
+            "my",
+            "ne",
+            "nl",
+            "nn",
+            "no",
+            "oc",
+            "pa",
+            "pl",
+            "ps",
+            "pt",
+            "ro",
+            "ru",
+            "sa",
+            "sd",
+            "si",
+            "sk",
+            "sl",
+            "sn",
+            "so",
+            "sq",
+            "sr",
+            "su",
+            "sv",
+            "sw",
+            "ta",
+            "te",
+            "tg",
+            "th",
+            "tk",
+            "tl",
+            "tr",
+            "tt",
+            "uk",
+            "ur",
+            "uz",
+            "vi",
+            "yi",
+            "yo",
+            "zh",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        chunk_level: Literal["segment"] | NotGiven = NOT_GIVEN,
+        max_segment_len: int | NotGiven = NOT_GIVEN,
+        merge_chunks: bool | NotGiven = NOT_GIVEN,
+        version: Literal["3"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WizperOutput: ...
+
+    def __call__(
+        self, input: WizperInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> WizperOutput:
+        """Run ``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)) and return its output.
+
+        [Experimental] Whisper v3 Large -- but optimized by our inference wizards. Same WER,
+        double the performance!
+
+        Pass either a ready ``WizperInput`` (or a mapping of JSON names) as the only positional
+        argument, or the fields as keyword arguments: only the arguments given are sent. The
+        input is validated before any request is made (``pydantic.ValidationError``). The output
+        comes back in the same HTTP request; ``wizper.submit`` and ``wizper.subscribe`` go
+        through fal's queue instead.
+
+        Args:
+            audio_url: URL of the audio file to transcribe. Supported formats: mp3, mp4, mpeg, mpga,
+                m4a, wav or webm.
+                Required.
+            task: Task to perform on the audio file. Either transcribe or translate.
+                Default: `"transcribe"`. Allowed values: `"transcribe"`, `"translate"`.
+            language: Language of the audio file.
+                If translate is selected as the task, the audio will be translated to
+                English, regardless of the language selected. If `None` is passed,
+                the language will be automatically detected. This will also increase
+                the inference time.
+                Default: `"en"`. Allowed values: `"af"`, `"am"`, `"ar"`, `"as"`, `"az"`, `"ba"`,
+                `"be"`, `"bg"`, `"bn"`, `"bo"`, `"br"`, `"bs"`, `"ca"`, `"cs"`, `"cy"`, `"da"`,
+                `"de"`, `"el"`, `"en"`, `"es"`, `"et"`, `"eu"`, `"fa"`, `"fi"`, `"fo"`, `"fr"`,
+                `"gl"`, `"gu"`, `"ha"`, `"haw"`, `"he"`, `"hi"`, `"hr"`, `"ht"`, `"hu"`, `"hy"`,
+                `"id"`, `"is"`, `"it"`, `"ja"`, `"jw"`, `"ka"`, `"kk"`, `"km"`, `"kn"`, `"ko"`,
+                `"la"`, `"lb"`, `"ln"`, `"lo"`, `"lt"`, `"lv"`, `"mg"`, `"mi"`, `"mk"`, `"ml"`,
+                `"mn"`, `"mr"`, `"ms"`, `"mt"`, `"my"`, `"ne"`, `"nl"`, `"nn"`, `"no"`, `"oc"`,
+                `"pa"`, `"pl"`, `"ps"`, `"pt"`, `"ro"`, `"ru"`, `"sa"`, `"sd"`, `"si"`, `"sk"`,
+                `"sl"`, `"sn"`, `"so"`, `"sq"`, `"sr"`, `"su"`, `"sv"`, `"sw"`, `"ta"`, `"te"`,
+                `"tg"`, `"th"`, `"tk"`, `"tl"`, `"tr"`, `"tt"`, `"uk"`, `"ur"`, `"uz"`, `"vi"`,
+                `"yi"`, `"yo"`, `"zh"`.
+            chunk_level: Level of the chunks to return.
+                Default: `"segment"`. Allowed values: `"segment"`.
+            max_segment_len: Maximum speech segment duration in seconds before splitting.
+                Default: `29`. Constraints: >= 10, <= 29.
+            merge_chunks: Whether to merge consecutive chunks. When enabled, chunks are merged if their
+                combined duration does not exceed max_segment_len.
+                Default: `true`.
+            version: Version of the model to use. All of the models are the Whisper large variant.
+                Default: `"3"`. Allowed values: `"3"`.
+            client: The ``FalClient`` to use (default: the shared default client).
+            start_timeout: Server-side limit for the request to start running.
+            object_lifecycle: How long the files the request creates are kept.
+            timeout: HTTP timeout of each request (default: the client's).
+            extra_headers: Extra HTTP headers.
+
+        Returns:
+            The validated ``WizperOutput``.
+
+        Example::
+
+            result = wizper(audio_url="<audio_url>")
+        """
+        return self._run(input, keywords)
+
+    @overload
+    def submit(
+        self,
+        input: WizperInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[WizperOutput]: ...
+
+    @overload
+    def submit(
+        self,
+        /,
+        *,
+        audio_url: str,
+        task: Literal["transcribe", "translate"] | NotGiven = NOT_GIVEN,
+        language: Literal[
+            "af",
+            "am",
+            "ar",
+            "as",
+            "az",
+            "ba",
+            "be",
+            "bg",
+            "bn",
+            "bo",
+            "br",
+            "bs",
+            "ca",
+            "cs",
+            "cy",
+            "da",
+            "de",
+            "el",
+            "en",
+            "es",
+            "et",
+            "eu",
+            "fa",
+            "fi",
+            "fo",
+            "fr",
+            "gl",
+            "gu",
+            "ha",
+            "haw",
+            "he",
+            "hi",
+            "hr",
+            "ht",
+            "hu",
+            "hy",
+            "id",
+            "is",
+            "it",
+            "ja",
+            "jw",
+            "ka",
+            "kk",
+            "km",
+            "kn",
+            "ko",
+            "la",
+            "lb",
+            "ln",
+            "lo",
+            "lt",
+            "lv",
+            "mg",
+            "mi",
+            "mk",
+            "ml",
+            "mn",
+            "mr",
+            "ms",
+            "mt",
+            "my",
+            "ne",
+            "nl",
+            "nn",
+            "no",
+            "oc",
+            "pa",
+            "pl",
+            "ps",
+            "pt",
+            "ro",
+            "ru",
+            "sa",
+            "sd",
+            "si",
+            "sk",
+            "sl",
+            "sn",
+            "so",
+            "sq",
+            "sr",
+            "su",
+            "sv",
+            "sw",
+            "ta",
+            "te",
+            "tg",
+            "th",
+            "tk",
+            "tl",
+            "tr",
+            "tt",
+            "uk",
+            "ur",
+            "uz",
+            "vi",
+            "yi",
+            "yo",
+            "zh",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        chunk_level: Literal["segment"] | NotGiven = NOT_GIVEN,
+        max_segment_len: int | NotGiven = NOT_GIVEN,
+        merge_chunks: bool | NotGiven = NOT_GIVEN,
+        version: Literal["3"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> QueueHandle[WizperOutput]: ...
+
+    def submit(
+        self, input: WizperInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> QueueHandle[WizperOutput]:
+        """Put a ``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)) request in fal's queue and return its handle at once.
+
+        Takes the same input and request options as ``wizper(...)`` (see its Args); the input is
+        validated before anything is sent, and a sent submit is never repeated.
+        ``handle.result()`` waits for the ``WizperOutput``; keep ``handle.request_id`` to resume
+        later with ``wizper.get_handle(request_id)``.
+
+        Args:
+            webhook_url: An absolute http(s) URL fal POSTs the result to when the request
+                completes (read the body with ``wizper.parse_webhook``).
+            priority: Queue priority, ``"normal"`` or ``"low"`` (default: fal's, normal).
+
+        Example::
+
+            handle = wizper.submit(audio_url="<audio_url>")
+            result = handle.result()
+        """
+        return self._submit(input, keywords)
+
+    @overload
+    def subscribe(
+        self,
+        input: WizperInput | Mapping[str, Any],
+        /,
+        *,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WizperOutput: ...
+
+    @overload
+    def subscribe(
+        self,
+        /,
+        *,
+        audio_url: str,
+        task: Literal["transcribe", "translate"] | NotGiven = NOT_GIVEN,
+        language: Literal[
+            "af",
+            "am",
+            "ar",
+            "as",
+            "az",
+            "ba",
+            "be",
+            "bg",
+            "bn",
+            "bo",
+            "br",
+            "bs",
+            "ca",
+            "cs",
+            "cy",
+            "da",
+            "de",
+            "el",
+            "en",
+            "es",
+            "et",
+            "eu",
+            "fa",
+            "fi",
+            "fo",
+            "fr",
+            "gl",
+            "gu",
+            "ha",
+            "haw",
+            "he",
+            "hi",
+            "hr",
+            "ht",
+            "hu",
+            "hy",
+            "id",
+            "is",
+            "it",
+            "ja",
+            "jw",
+            "ka",
+            "kk",
+            "km",
+            "kn",
+            "ko",
+            "la",
+            "lb",
+            "ln",
+            "lo",
+            "lt",
+            "lv",
+            "mg",
+            "mi",
+            "mk",
+            "ml",
+            "mn",
+            "mr",
+            "ms",
+            "mt",
+            "my",
+            "ne",
+            "nl",
+            "nn",
+            "no",
+            "oc",
+            "pa",
+            "pl",
+            "ps",
+            "pt",
+            "ro",
+            "ru",
+            "sa",
+            "sd",
+            "si",
+            "sk",
+            "sl",
+            "sn",
+            "so",
+            "sq",
+            "sr",
+            "su",
+            "sv",
+            "sw",
+            "ta",
+            "te",
+            "tg",
+            "th",
+            "tk",
+            "tl",
+            "tr",
+            "tt",
+            "uk",
+            "ur",
+            "uz",
+            "vi",
+            "yi",
+            "yo",
+            "zh",
+        ]
+        | NotGiven
+        | None = NOT_GIVEN,
+        chunk_level: Literal["segment"] | NotGiven = NOT_GIVEN,
+        max_segment_len: int | NotGiven = NOT_GIVEN,
+        merge_chunks: bool | NotGiven = NOT_GIVEN,
+        version: Literal["3"] | NotGiven = NOT_GIVEN,
+        # Request options (not sent as input):
+        client: FalClient | None = None,
+        on_enqueue: Callable[[str], object] | None = None,
+        on_status: Callable[[Status], object] | None = None,
+        logs: bool = False,
+        client_timeout: float | None = None,
+        webhook_url: str | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        start_timeout: float | datetime.timedelta | None = None,
+        object_lifecycle: int | datetime.timedelta | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> WizperOutput: ...
+
+    def subscribe(
+        self, input: WizperInput | Mapping[str, Any] | None = None, /, **keywords: Any
+    ) -> WizperOutput:
+        """Put a ``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)) request in fal's queue, wait for it and return its output.
+
+        Takes the same input and request options as ``wizper(...)`` (see its Args), and those of
+        ``wizper.submit``; the input is validated before anything is sent.
+
+        Args:
+            on_enqueue: Called with the request id once the request is in the queue.
+            on_status: Called with each new status (``Queued``, ``InProgress``, ``Completed``).
+            logs: Ask for the runner's logs in the statuses.
+            client_timeout: Seconds to wait in all; then the request is cancelled and
+                ``QueueTimeoutError`` raised (default: no limit).
+
+        Returns:
+            The validated ``WizperOutput``.
+        """
+        return self._subscribe(input, keywords)
+
+
+wizper = _Wizper(ENDPOINT)
+"""The typed ``fal-ai/wizper`` (Wizper (Whisper v3 -- fal.ai edition)) endpoint:
+``wizper(...)``, ``wizper.submit(...)``, ``wizper.subscribe(...)``.
+"""
