@@ -238,12 +238,14 @@ class _Upload:
         del head
         number, offset = 1, 0
         while True:
-            data, carry = carry, bytearray()
-            if len(data) > self.part_size:
-                carry = data[self.part_size :]
+            if len(carry) >= self.part_size:
+                data, carry = carry, carry[self.part_size :]
                 del data[self.part_size :]
-            elif len(data) < self.part_size:
-                self.source.read_stream(self.part_size - len(data), into=data)
+            else:
+                data = bytearray(self.part_size)
+                data[: len(carry)] = carry
+                del data[self.source.read_into(data, len(carry)) :]
+                carry = bytearray()
             if not data and number > 1:
                 break
             yield Part(number, offset, len(data)), _memory_body(data)
@@ -276,8 +278,12 @@ class _Upload:
                 item = next(parts, None)  # a stream's next part is read here, in a free slot
                 if item is None:
                     break
-                future = pool.submit(self._send_part, started, *item)
-                del item  # held here, a finished part's bytes would outlive their slot
+                part, body = item
+                # The body goes in a list the worker empties: the pool keeps a task's
+                # arguments until after its slot is released, and a stream's next part would
+                # then be read while the finished one is still in memory.
+                future = pool.submit(self._send_part, started, part, [body])
+                del item, body
                 future.add_done_callback(done)
                 futures.append(future)
             wait(futures, return_when=FIRST_EXCEPTION)
@@ -290,7 +296,10 @@ class _Upload:
             # After a failure the parts not yet started are dropped; those in flight finish.
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _send_part(self, started: Multipart, part: Part, body: BodyFactory) -> tuple[int, str]:
+    def _send_part(
+        self, started: Multipart, part: Part, holder: list[BodyFactory]
+    ) -> tuple[int, str]:
+        body = holder.pop()
         response = self._send(
             lambda: part_step(self._token(), started, part, self.content_type),
             cdn=True,

@@ -86,20 +86,29 @@ class Source:
                 )
             yield chunk
 
-    def read_stream(self, limit: int, into: bytearray | None = None) -> bytearray:
-        """Up to ``limit`` next bytes of a stream (fewer only at its end), appended to
-        ``into`` if given (no second copy of a part)."""
-        buffer = bytearray() if into is None else into
-        wanted = len(buffer) + limit
-        while len(buffer) < wanted:
-            chunk = self._file.read(min(CHUNK_SIZE, wanted - len(buffer)))
+    def read_stream(self, limit: int) -> bytearray:
+        """Up to ``limit`` next bytes of a stream (fewer only at its end)."""
+        buffer = bytearray(limit)
+        del buffer[self.read_into(buffer, 0) :]
+        return buffer
+
+    def read_into(self, buffer: bytearray, start: int) -> int:
+        """Fill ``buffer[start:]`` with the stream's next bytes; return where they end (short
+        of ``len(buffer)`` only at the stream's end). The buffer is allocated once, at its
+        final size: growing it chunk by chunk would over-allocate and copy."""
+        position = start
+        while position < len(buffer):
+            chunk = self._file.read(min(CHUNK_SIZE, len(buffer) - position))
             if chunk is None:
                 raise OSError(f"upload source {self._label()} is non-blocking and had no data")
             _check_bytes(chunk)
             if not chunk:
                 break
-            buffer += chunk
-        return buffer
+            if len(chunk) > len(buffer) - position:
+                raise ValueError(f"upload source {self._label()} returned more than asked for")
+            buffer[position : position + len(chunk)] = chunk
+            position += len(chunk)
+        return position
 
     def _label(self) -> str:
         return repr(self.name) if self.name else "(file object)"

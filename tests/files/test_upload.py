@@ -730,3 +730,29 @@ def test_large_file_streamed_in_constant_memory(
         r.length for r in fakes.cdn.requests if r.method == "PUT" or r.path == "/files/upload"
     )
     assert total == 50 * 1024**2 + len(b"warm-up")
+
+
+def test_unseekable_stream_holds_at_most_parallelism_parts(
+    fakes: Fakes, client: FalClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.bin"
+    block = os.urandom(1024**2)
+    with open(path, "wb") as f:
+        for _ in range(20):
+            f.write(block)
+    client.upload(b"warm-up")
+    with open(path, "rb", buffering=0) as raw:
+
+        class Stream:
+            def read(self, size: int = -1) -> bytes:
+                return raw.read(size) or b""
+
+        tracemalloc.start()
+        try:
+            _multipart(client, Stream(), part_size=1024**2, parallelism=4)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # 4 parts in flight (4 MiB) plus the chunks each thread is sending: never 8 parts.
+    assert peak < 8 * 1024**2, f"peak {peak / 1024**2:.1f} MiB"
+    assert sum(r.length for r in fakes.cdn.seen("PUT")) == 20 * 1024**2

@@ -418,9 +418,10 @@ def test_stream_source() -> None:
     with open_source(Stream()) as source:
         assert (source.size, source.rereadable) == (None, False)
         assert source.read_stream(5) == b"abcde"
-        buffer = bytearray(b"__")
-        assert source.read_stream(10, into=buffer) is buffer
-        assert buffer == b"__fgh"
+        buffer = bytearray(b"__" + bytes(10))
+        assert source.read_into(buffer, 2) == 5
+        assert buffer[:5] == b"__fgh"
+        assert source.read_stream(10) == b""
 
 
 def test_bad_sources(tmp_path: Path) -> None:
