@@ -12,7 +12,6 @@ import json
 import math
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ HEADER_IMPORTS = frozenset(
         ("", "datetime"),
         ("", "httpx"),
         ("collections.abc", "Mapping"),
+        ("collections.abc", "Callable"),
         ("typing", "Any"),
         ("typing", "overload"),
         ("typing", "Literal"),
@@ -45,6 +45,8 @@ HEADER_IMPORTS = frozenset(
         ("fal_typed", "FalClient"),
         ("fal_typed", "NOT_GIVEN"),
         ("fal_typed", "NotGiven"),
+        ("fal_typed", "QueueHandle"),
+        ("fal_typed", "Status"),
         ("pydantic", "BaseModel"),
         ("pydantic", "ConfigDict"),
         ("pydantic", "Field"),
@@ -52,6 +54,7 @@ HEADER_IMPORTS = frozenset(
         ("{package}._base", "InputModel"),
         ("{package}._base", "OutputModel"),
         ("{package}._base", "NotNull"),
+        ("{package}._base", "TypedEndpoint"),
         *(("builtins", t) for t in ("str", "int", "float", "bool", "list", "dict", "tuple")),
     }
 )
@@ -59,6 +62,7 @@ HEADER_IMPORTS = frozenset(
 TYPE_NAMES = frozenset(
     {"str", "int", "float", "bool", "list", "dict", "tuple", "Any", "Literal", "Annotated"}
     | {"Mapping", "Endpoint", "FalClient", "NotGiven", "RootModel", "None"}
+    | {"Callable", "QueueHandle", "Status", "object"}
 )
 TYPE_ATTRIBUTES = frozenset({("datetime", "timedelta"), ("httpx", "Timeout")})
 FIELD_KEYWORDS = frozenset(
@@ -75,6 +79,18 @@ FORBIDDEN = frozenset(
     | {"ctypes", "pickle", "marshal", "shutil", "pathlib", "Path", "io", "memoryview"}
 )
 REQUEST_OPTIONS = ("client", "start_timeout", "object_lifecycle", "timeout", "extra_headers")
+_QUEUE_OPTIONS = ("webhook_url", "priority")
+_FOLLOW_OPTIONS = ("on_enqueue", "on_status", "logs", "client_timeout")
+# The endpoint class's methods: (name, request options, helper its implementation returns).
+METHODS = (
+    ("__call__", REQUEST_OPTIONS, "_run"),
+    ("submit", ("client", *_QUEUE_OPTIONS, *REQUEST_OPTIONS[1:]), "_submit"),
+    (
+        "subscribe",
+        ("client", *_FOLLOW_OPTIONS, *_QUEUE_OPTIONS, *REQUEST_OPTIONS[1:]),
+        "_subscribe",
+    ),
+)
 
 
 _NEVER_GENERATED = (
@@ -149,8 +165,9 @@ def check_no_forbidden(tree: ast.AST) -> None:
             names.append(node.arg)
         for name in names:
             harmless = name in declared and not isinstance(node, (ast.Attribute, ast.keyword))
+            method = name == "__call__" and isinstance(node, ast.FunctionDef)
             if (name in FORBIDDEN and not harmless) or (
-                name.startswith("__") and name != "__all__"
+                name.startswith("__") and name != "__all__" and not method
             ):
                 _fail(node, f"forbidden name {name!r}")
         if isinstance(
@@ -254,78 +271,137 @@ def _check_class(cls: ast.ClassDef, types: _TypeChecker) -> None:
             _fail(stmt, "unexpected statement in a class")
 
 
-def _check_function(fn: ast.FunctionDef, function: str, types: _TypeChecker) -> None:
-    if fn.name != function:
-        _fail(fn, f"unexpected function {fn.name!r}")
-    decorators = [_name_of(d) for d in fn.decorator_list]
-    if decorators not in ([], ["overload"]):
+def endpoint_class_name(function: str) -> str:
+    """``fast_sdxl`` -> ``_FastSdxl`` (the class of the module's endpoint object)."""
+    return "_" + "".join(part[:1].upper() + part[1:] for part in function.split("_"))
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _keywords(fn: ast.FunctionDef, types: _TypeChecker) -> list[tuple[str, str]]:
+    """An overload's keyword-only parameters (name, annotation), after checking the rest."""
+    if [_name_of(d) for d in fn.decorator_list] != ["overload"]:
         _fail(fn, "unexpected decorator")
     arguments = fn.args
-    if arguments.vararg or arguments.kwarg or fn.returns is None:
+    if arguments.vararg or arguments.kwarg or arguments.args or fn.returns is None:
         _fail(fn, "unexpected signature")
-    params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    for param in params:
+    for param in [*arguments.posonlyargs[1:], *arguments.kwonlyargs]:
         if param.annotation is None:
             _fail(fn, "parameter without annotation")
         else:
             types.check(param.annotation)
-    for default in [*arguments.defaults, *arguments.kw_defaults]:
+    if arguments.posonlyargs[0].annotation is not None or arguments.defaults:
+        _fail(fn, "unexpected self or positional default")
+    for default in arguments.kw_defaults:
         if default is None:
             continue
         if not (
-            (isinstance(default, ast.Constant) and default.value is None)
+            (isinstance(default, ast.Constant) and default.value in (None, False))
             or _name_of(default) == "NOT_GIVEN"
         ):
             _fail(default, "unexpected parameter default")
     if fn.returns is not None:
         types.check(fn.returns)
-    if decorators:
-        if not (
-            len(fn.body) == 1
-            and isinstance(fn.body[0], ast.Expr)
-            and isinstance(fn.body[0].value, ast.Constant)
-            and fn.body[0].value.value is ...
+    if not (
+        len(fn.body) == 1
+        and isinstance(fn.body[0], ast.Expr)
+        and isinstance(fn.body[0].value, ast.Constant)
+        and fn.body[0].value.value is ...
+    ):
+        _fail(fn, "an overload's body is ...")
+    return [(a.arg, ast.unparse(a.annotation or ast.Constant(None))) for a in arguments.kwonlyargs]
+
+
+def _check_endpoint_class(
+    cls: ast.ClassDef, function: str, types: _TypeChecker, local: set[str]
+) -> None:
+    """The endpoint class: a docstring, the keyword renames, then per method an overload with
+    the input model, one with the typed keywords (the same for every method) and the
+    implementation, which only hands its arguments to the base class's helper."""
+    if cls.decorator_list or cls.keywords or len(cls.bases) != 1:
+        _fail(cls, "the endpoint class has one base, no decorators or keywords")
+    base = cls.bases[0]
+    if not (
+        isinstance(base, ast.Subscript)
+        and _name_of(base.value) == "TypedEndpoint"
+        and isinstance(base.slice, ast.Tuple)
+        and len(base.slice.elts) == 2
+        and all(_name_of(e) in local for e in base.slice.elts)
+    ):
+        _fail(base, "the endpoint class's base is TypedEndpoint[Input, Output]")
+    body = list(cls.body)
+    if not body or not _is_docstring(body[0]):
+        _fail(cls, "the endpoint class starts with its docstring")
+    body.pop(0)
+    renamed: dict[str, str] = {}
+    if body and isinstance(body[0], ast.Assign):
+        stmt = body.pop(0)
+        assert isinstance(stmt, ast.Assign)
+        if [_name_of(t) for t in stmt.targets] != ["_json_names"] or not isinstance(
+            stmt.value, ast.Dict
         ):
-            _fail(fn, "an overload's body is ...")
-        return
-    keyword_names = [p.arg for p in arguments.kwonlyargs]
-    fields = keyword_names[: keyword_names.index("client")]
-    if tuple(keyword_names[len(fields) :]) != REQUEST_OPTIONS:
-        _fail(fn, "the request options end the signature")
-    body = list(fn.body)
-    docstring = body.pop(0)
-    if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)):
-        _fail(docstring, "the wrapper starts with its docstring")
-    expected = [
-        "arguments: dict[str, Any] = {}",
-        *(
-            f"if {f} is not NOT_GIVEN:\n    arguments[{json!r}] = {f}"
-            for f, json in _assigned(body[1 : 1 + len(fields)], fields)
-        ),
-        "if input is not None and arguments:\n"
-        f"    raise TypeError('{function}() takes an input model or keyword arguments, not both')",
-        "return ENDPOINT(input if input is not None else arguments, client=client, "
-        "start_timeout=start_timeout, object_lifecycle=object_lifecycle, timeout=timeout, "
-        "extra_headers=extra_headers)",
-    ]
-    actual = [ast.unparse(s) for s in body]
-    if actual != expected:
-        raise Violation(f"wrapper body differs from the template:\n{actual}\n{expected}")
-
-
-def _assigned(stmts: list[ast.stmt], fields: list[str]) -> Iterator[tuple[str, str]]:
-    """(parameter, JSON key) of each ``if p is not NOT_GIVEN: arguments["key"] = p``."""
-    if len(stmts) != len(fields):
-        raise Violation("one if statement per field parameter")
-    for stmt, name in zip(stmts, fields, strict=True):
-        key: Any = None
-        if isinstance(stmt, ast.If) and len(stmt.body) == 1:
-            target = getattr(stmt.body[0], "targets", [None])[0]
-            if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
-                key = target.slice.value
-        if not isinstance(key, str):
-            raise Violation(f"unexpected statement for parameter {name}: {ast.unparse(stmt)}")
-        yield name, key
+            _fail(stmt, "unexpected assignment in the endpoint class")
+        value = ast.literal_eval(stmt.value)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            _fail(stmt, "_json_names maps names to names")
+        renamed = value
+    fields: list[tuple[str, str]] | None = None
+    for name, options, helper in METHODS:
+        if len(body) < 3 or not all(isinstance(b, ast.FunctionDef) for b in body[:3]):
+            _fail(cls, f"expected the overloads and implementation of {name}")
+        positional, keywords, implementation = body[:3]
+        del body[:3]
+        assert isinstance(positional, ast.FunctionDef) and isinstance(keywords, ast.FunctionDef)
+        assert isinstance(implementation, ast.FunctionDef)
+        if {positional.name, keywords.name, implementation.name} != {name}:
+            _fail(positional, f"expected {name}")
+        if [a.arg for a in positional.args.posonlyargs] != ["self", "input"]:
+            _fail(positional, "the first overload takes the input positionally")
+        if [a.arg for a in keywords.args.posonlyargs] != ["self"]:
+            _fail(keywords, "the second overload takes keywords only")
+        expected = [o for o, _ in _keywords(positional, types)]
+        if tuple(expected) != options:
+            _fail(positional, f"the request options of {name} are {options}")
+        typed = _keywords(keywords, types)
+        if tuple(k for k, _ in typed[len(typed) - len(options) :]) != options:
+            _fail(keywords, "the request options end the signature")
+        own = typed[: len(typed) - len(options)]
+        if fields is None:
+            fields = own
+            if not set(renamed) <= {k for k, _ in own}:
+                _fail(cls, "_json_names renames a name that is not a keyword")
+        elif own != fields:
+            _fail(keywords, f"the keywords of {name} differ from __call__'s")
+        arguments = implementation.args
+        if (
+            implementation.decorator_list
+            or [a.arg for a in arguments.posonlyargs] != ["self", "input"]
+            or arguments.args
+            or arguments.kwonlyargs
+            or arguments.vararg
+            or arguments.kwarg is None
+            or arguments.kwarg.arg != "keywords"
+        ):
+            _fail(implementation, "unexpected implementation signature")
+        for param in [arguments.posonlyargs[1], arguments.kwarg]:
+            if param.annotation is not None:
+                types.check(param.annotation)
+        if implementation.returns is not None:
+            types.check(implementation.returns)
+        statements = list(implementation.body)
+        if not statements or not _is_docstring(statements[0]):
+            _fail(implementation, "the implementation starts with its docstring")
+        actual = [ast.unparse(s) for s in statements[1:]]
+        if actual != [f"return self.{helper}(input, keywords)"]:
+            raise Violation(f"{name}'s body differs from the template: {actual}")
+    if body:
+        _fail(body[0], "unexpected statement in the endpoint class")
 
 
 def check_endpoint_module(
@@ -346,6 +422,7 @@ def check_endpoint_module(
             local.update(a.name for a in stmt.names)
     local -= {"__all__"}
     types = _TypeChecker(local)
+    class_name = endpoint_class_name(function)
     for stmt in tree.body:
         if isinstance(stmt, ast.ImportFrom):
             for alias in stmt.names:
@@ -398,6 +475,14 @@ def check_endpoint_module(
             ):
                 types.check(value.args[1])
                 continue
+            if (
+                targets == [function]
+                and isinstance(value, ast.Call)
+                and _name_of(value.func) == class_name
+                and [_name_of(a) for a in value.args] == ["ENDPOINT"]
+                and not value.keywords
+            ):
+                continue
             _fail(stmt, "unexpected assignment")
         elif isinstance(stmt, ast.AnnAssign):
             if _name_of(stmt.target) != "ENDPOINT" or not isinstance(stmt.value, ast.Call):
@@ -415,16 +500,17 @@ def check_endpoint_module(
                 and all(_name_of(a) in local for a in call.args[1:])
             ):
                 _fail(stmt, "unexpected ENDPOINT")
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == class_name:
+            _check_endpoint_class(stmt, function, types, local)
         elif isinstance(stmt, ast.ClassDef):
             _check_class(stmt, types)
-        elif isinstance(stmt, ast.FunctionDef):
-            _check_function(stmt, function, types)
         else:
             _fail(stmt, "unexpected statement")
 
 
 def _normalized_dump(tree: ast.Module) -> str:
-    """The AST with every string constant blanked and dict displays emptied."""
+    """The AST with every string constant blanked and dict displays emptied; the imports in a
+    fixed order (isort orders ``fal_typed`` by whether it is the package's first party)."""
 
     class Blank(ast.NodeTransformer):
         def visit_Constant(self, node: ast.Constant) -> ast.AST:
@@ -433,6 +519,10 @@ def _normalized_dump(tree: ast.Module) -> str:
         def visit_Dict(self, node: ast.Dict) -> ast.AST:
             return ast.Dict(keys=[], values=[])
 
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    others = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+    imports.sort(key=ast.dump)
+    tree = ast.Module(body=[*imports, *others], type_ignores=[])
     return ast.dump(Blank().visit(tree))
 
 

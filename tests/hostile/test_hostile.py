@@ -6,7 +6,8 @@ For each document in ``corpus/`` (written by ``make_corpus.py``) the generator e
   pointer that exists in it; ``fal-typed generate`` then exits 1 and writes nothing; or
 - generates a package that (1) parses, (2) holds only the statements the templates emit
   (``_oracle.check_endpoint_module``: header imports, classes of fields with literal defaults
-  and ``Field(...)`` metadata, ``ENDPOINT``, the wrapper exactly as templated; registries and
+  and ``Field(...)`` metadata, ``ENDPOINT``, the endpoint class and object exactly as
+  templated (one list of keywords for every method); registries and
   ``_base.py`` equal their templates but for strings), (3) imports and builds its models in a
   subprocess with no audit event (``_probe.py``), and (4) carries every description (model
   and field docstrings), default and enum value (``Literal`` arguments) exactly.
