@@ -124,8 +124,8 @@ def test_every_method_takes_the_same_typed_keywords(case: Case) -> None:
     fields = {name: sig.keywords[: len(sig.fields)] for name, sig in signatures.items()}
     assert fields["submit"] == fields["__call__"] == fields["subscribe"]
     for sig in signatures.values():
-        options = sig.keywords[len(sig.fields) :]
-        assert sig.positional == options  # the model/mapping overload: the same options
+        # The overload taking the model or mapping has the same request options.
+        assert sig.positional == sig.keywords[len(sig.fields) :]
     options = {name: [o for o, _ in sig.positional] for name, sig in signatures.items()}
     assert options["__call__"] == [
         "client", "start_timeout", "object_lifecycle", "timeout", "extra_headers"

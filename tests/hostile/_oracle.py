@@ -389,7 +389,8 @@ def _check_endpoint_class(
             or arguments.kwarg.arg != "keywords"
         ):
             _fail(implementation, "unexpected implementation signature")
-        for param in [arguments.posonlyargs[1], arguments.kwarg]:
+        kwarg = [arguments.kwarg] if arguments.kwarg is not None else []
+        for param in [arguments.posonlyargs[1], *kwarg]:
             if param.annotation is not None:
                 types.check(param.annotation)
         if implementation.returns is not None:
