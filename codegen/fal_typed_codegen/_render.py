@@ -366,9 +366,7 @@ def _example_call(target: str, arguments: str) -> str:
     call = f"    {target}({arguments})"
     if len(call) > _METHOD_DOC_WIDTH:
         call = (
-            f"    {target}(\n"
-            + "".join(f"        {a},\n" for a in arguments.split(", "))
-            + "    )"
+            f"    {target}(\n" + "".join(f"        {a},\n" for a in arguments.split(", ")) + "    )"
         )
     return call
 
