@@ -101,19 +101,28 @@ class WebhookSender:
         self._stopping = threading.Event()
 
     def send(self, url: str, request_id: str, body: bytes) -> None:
+        """Deliver in the background (cheap: called with the queue's lock held)."""
         with self._lock:
             if self._pool is None:
                 self._stopping.clear()
                 self._pool = ThreadPoolExecutor(8, thread_name_prefix="fal-emulator-webhook")
+            pool, generation = self._pool, self._generation
+        pool.submit(self._deliver, url, request_id, body, generation)
+
+    def _http(self) -> httpx.Client | None:
+        """The shared HTTP client (created on first use), or None once closed."""
+        with self._lock:
+            if self._pool is None:
+                return None
+            if self._client is None:
                 # No Authorization header ever: the key must not reach the webhook's URL.
                 self._client = httpx.Client(timeout=_TIMEOUT, trust_env=False)
-            pool, client, generation = self._pool, self._client, self._generation
-        assert client is not None
-        pool.submit(self._deliver, client, url, request_id, body, generation)
+            return self._client
 
-    def _deliver(
-        self, client: httpx.Client, url: str, request_id: str, body: bytes, generation: int
-    ) -> None:
+    def _deliver(self, url: str, request_id: str, body: bytes, generation: int) -> None:
+        client = self._http()
+        if client is None:
+            return
         for attempt in range(1, len(_RETRY_DELAYS) + 2):
             headers = {"Content-Type": "application/json"}
             headers.update(self._signer.sign(body, request_id=request_id))
