@@ -371,6 +371,11 @@ def _stream_http(
             if (yielded and restart is None) or not should_retry_read_error(exc):
                 raise FileDownloadError(f"could not download {shown}: {failure}", url=url) from exc
             response = None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # Not worth a retry: too many redirects, an undecodable body, a bad redirect URL.
+            raise FileDownloadError(
+                f"could not download {shown}: {type(exc).__name__}: {exc}", url=url
+            ) from exc
         failures += 1
         delay = read_delay(failures, client.max_retries, response, None)
         if delay is None:
@@ -562,6 +567,13 @@ def _save(
             os.unlink(temporary)
 
 
+def _names_a_directory(path: str | os.PathLike[str]) -> bool:
+    """An existing directory, or a path written with a trailing separator (``"out/"``)."""
+    text = os.fspath(path)
+    separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    return text.endswith(separators) or os.path.isdir(text)
+
+
 class FileOutput:
     """Mixin of generated output models that are files (``url`` plus ``content_type``,
     ``file_name``, ``file_size``, ...): ``class Image(FileOutput, OutputModel)``.
@@ -608,8 +620,9 @@ class FileOutput:
         """Save the file and return its path.
 
         Args:
-            path: exactly where to save it (an existing directory means "in it", under the
-                default name). Its parent directories are created.
+            path: exactly where to save it. An existing directory, or a path ending with a
+                separator (``"out/"``), means "in it, under the default name". Parent
+                directories are created.
             dir: the directory to save it in under the default name (``file_name``, else the
                 URL's last segment, else ``file.<ext>``; made safe); created if missing. Default:
                 the current directory. Not together with ``path``.
@@ -623,7 +636,7 @@ class FileOutput:
         if path is not None and dir is not None:
             raise ValueError("pass either path or dir, not both")
         destination: _Destination
-        if path is not None and not os.path.isdir(path):
+        if path is not None and not _names_a_directory(path):
             target = pathlib.Path(path)
             destination = _Destination(target.parent, target.name, exact=True)
         else:

@@ -356,6 +356,21 @@ def test_other_urls_are_refused(url: str, tmp_path: pathlib.Path, no_network: No
     assert files_in(tmp_path) == []  # nothing created, not even the directories
 
 
+def test_a_redirect_loop_is_a_download_error(server: FileServer, client: FalClient) -> None:
+    url = server.serve("/loop", b"", statuses=[302] * 30, headers={"Location": "/loop"})
+    with pytest.raises(FileDownloadError, match="TooManyRedirects"):
+        File(url=url).read(client=client)
+
+
+def test_a_body_that_does_not_decode_is_a_download_error(
+    server: FileServer, client: FalClient
+) -> None:
+    url = server.serve("/bad.gz", b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FileDownloadError, match="DecodingError"):
+        File(url=url).read(client=client)
+    assert len(server.requests) == 1
+
+
 def test_a_redirect_to_a_file_url_is_not_followed(server: FileServer, client: FalClient) -> None:
     url = server.serve("/r", b"", statuses=[302], headers={"Location": "file:///etc/passwd"})
     with pytest.raises(FileDownloadError):
@@ -608,6 +623,8 @@ def test_save_to_an_explicit_path(tmp_path: pathlib.Path, no_network: None) -> N
     assert target.read_bytes() == b"two"
     # An existing directory as the path: saved in it under the default name.
     assert file.save(tmp_path / "deep") == tmp_path / "deep" / "ignored.png"
+    # A path ending with a separator: a directory to create.
+    assert file.save(f"{tmp_path}{os.sep}new{os.sep}") == tmp_path / "new" / "ignored.png"
     with pytest.raises(ValueError, match="not both"):
         file.save(target, dir=tmp_path)
     assert sorted(os.listdir(target.parent)) == ["exact name.bin"]
